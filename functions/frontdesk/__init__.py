@@ -1,0 +1,1 @@
+"""Front Desk: the booking core, its HTTP API, Lambda handlers and the migration runner."""

@@ -1,0 +1,55 @@
+"""Every setting the Lambda side reads, modelled once. Logic never reads os.environ.
+
+In AWS, secrets arrive as ARNs (``*_SECRET_ARN``) and are fetched at runtime; locally the plain
+values (``DATABASE_URL``, ``TWILIO_AUTH_TOKEN`` …) are used instead.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    stage: Literal["dev", "prod"] = "dev"
+
+    # PostgreSQL: a URL locally; in AWS a Secrets Manager secret (RDS's JSON shape) plus the proxy host.
+    database_url: str | None = None
+    database_secret_arn: str | None = None
+    database_proxy_host: str | None = None
+    database_pool_max: int = Field(default=10, ge=1, le=200)
+
+    # Redis: holds and call state. The AUTH token comes from a secret in AWS.
+    redis_url: str | None = None
+    redis_auth_secret_arn: str | None = None
+    redis_key_prefix: str = "fd:"
+
+    hold_ttl_seconds: int = Field(default=300, ge=5, le=3600)
+    max_request_bytes: int = Field(default=64 * 1024, ge=1024)
+
+    # Twilio edge (issue 4 names; part of the contract).
+    public_base_url: str = "http://127.0.0.1:8000"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_secret_arn: str | None = None
+    twilio_api_base_url: str = "https://api.twilio.com"
+    bridge_public_url: str = "ws://127.0.0.1:8080"
+    stream_token_secret: str | None = None
+    stream_token_secret_arn: str | None = None
+    allow_unsigned_twilio: bool = False
+
+    @model_validator(mode="after")
+    def _no_unsigned_webhooks_in_prod(self) -> Settings:
+        if self.stage == "prod" and self.allow_unsigned_twilio:
+            raise ValueError("ALLOW_UNSIGNED_TWILIO=true is refused when STAGE=prod")
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
