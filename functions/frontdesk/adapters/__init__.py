@@ -1,0 +1,1 @@
+"""Adapters that implement the core's ports: PostgreSQL (psycopg 3) and Redis."""

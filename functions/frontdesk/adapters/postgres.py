@@ -1,0 +1,357 @@
+"""PostgreSQL adapter: psycopg 3 + psycopg_pool, safe behind RDS Proxy.
+
+No session SET, no session advisory locks, no prepared statements (prepare_threshold=None): every
+connection can be multiplexed by the proxy. Each call is one autocommit statement; the booking
+functions do their locking inside it. Driver errors become domain errors here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time as _time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import tuple_row
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from frontdesk.core.errors import (
+    DatabaseUnavailable,
+    FrontDeskError,
+    HoldExpired,
+    InvalidRequest,
+    InvalidStateTransition,
+    ReservationNotFound,
+    RestaurantNotFound,
+    SlotUnavailable,
+)
+from frontdesk.core.model import (
+    BucketState,
+    Caps,
+    Channel,
+    DayPlan,
+    Guest,
+    Load,
+    Reservation,
+    ReservationStatus,
+    Restaurant,
+    ServiceWindow,
+    SlotEvaluation,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_UNAVAILABLE = {
+    "FD010": "closed",
+    "FD011": "blackout",
+    "FD012": "full",
+    "FD013": "party_too_large",
+    "FD014": "too_soon",
+    "FD015": "too_far_ahead",
+    "FD016": "duplicate_booking",
+}
+
+
+def domain_error(exc: psycopg.Error) -> FrontDeskError:
+    """The one place a PostgreSQL error becomes a domain error."""
+    state = exc.sqlstate or ""
+    message = exc.diag.message_primary or str(exc)
+    if state in _UNAVAILABLE:
+        return SlotUnavailable(_UNAVAILABLE[state], message)
+    if state == "FD001":
+        return RestaurantNotFound()
+    if state == "FD002":
+        return ReservationNotFound()
+    if state == "FD020":
+        return HoldExpired()
+    if state == "FD030":
+        return InvalidStateTransition(message)
+    if state.startswith(("22", "23")):  # data exceptions and integrity violations: the input was bad
+        return InvalidRequest(message)
+    log.error("database error %s: %s", state, message)
+    return DatabaseUnavailable()
+
+
+def _reservation(doc: dict[str, Any]) -> Reservation:
+    return Reservation(
+        id=UUID(doc["id"]),
+        restaurant_id=UUID(doc["restaurant_id"]),
+        service_date=date.fromisoformat(doc["service_date"]),
+        start=datetime.fromisoformat(doc["start_ts"]),
+        end=datetime.fromisoformat(doc["end_ts"]),
+        party_size=doc["party_size"],
+        guest_name=doc["guest_name"],
+        guest_phone=doc["guest_phone"],
+        notes=doc["notes"],
+        status=ReservationStatus(doc["status"]),
+        channel=Channel(doc["channel"]),
+        created_at=datetime.fromisoformat(doc["created_at"]),
+        updated_at=datetime.fromisoformat(doc["updated_at"]),
+        cancelled_at=datetime.fromisoformat(doc["cancelled_at"]) if doc.get("cancelled_at") else None,
+        replayed=bool(doc.get("replayed")),
+    )
+
+
+def _epoch(seconds: float) -> datetime:
+    return datetime.fromtimestamp(float(seconds), UTC)
+
+
+def _bucket(row: list[Any]) -> BucketState:
+    return BucketState(_epoch(row[0]), Load(row[1], row[2], row[3]), Caps(row[4], row[5], row[6]))
+
+
+_RESTAURANT_COLUMNS = (
+    "id, slug, name, timezone, max_party_size, min_notice_minutes, booking_horizon_days, policies, address, "
+    "twilio_number, failover_number, agent_enabled"
+)
+
+_EVALUATE = """
+SELECT c.reason, c.detail, c.service_date, c.end_ts,
+       CASE WHEN c.service_date IS NOT NULL THEN (
+           SELECT json_agg(json_build_array(extract(epoch FROM b.bucket), b.covers_present, b.parties_present,
+                                            b.covers_starting, b.max_covers_present, b.max_parties_present,
+                                            b.max_covers_starting) ORDER BY b.bucket)
+             FROM bucket_state_v1(%(r)s, c.service_date, fd_bucket_floor(%(s)s), fd_bucket_ceil(c.end_ts), %(x)s) b)
+       END
+  FROM slot_check_v1(%(r)s, %(s)s, %(p)s, %(x)s, %(n)s) c
+"""
+
+
+class PostgresBookingStore:
+    """BookingStore on PostgreSQL. ``conninfo`` is a DSN, or a function returning one (``refresh=True``
+    after an authentication failure, so a rotated secret is fetched again)."""
+
+    def __init__(
+        self,
+        conninfo: str | Callable[[bool], str],
+        *,
+        max_size: int = 10,
+        restaurant_cache_seconds: float = 10.0,
+    ) -> None:
+        self._conninfo = conninfo
+        self._max_size = max_size
+        self._pool: ConnectionPool | None = None
+        self._lock = threading.Lock()
+        self._cache_seconds = restaurant_cache_seconds
+        self._restaurants: dict[str, tuple[float, Restaurant]] = {}
+
+    # -- connection handling ------------------------------------------------------------------------
+
+    def _dsn(self, refresh: bool) -> str:
+        return self._conninfo(refresh) if callable(self._conninfo) else self._conninfo
+
+    def _get_pool(self, refresh: bool = False) -> ConnectionPool:
+        with self._lock:
+            if self._pool is None or refresh:
+                if self._pool is not None:
+                    self._pool.close(timeout=1)
+                self._pool = ConnectionPool(
+                    self._dsn(refresh),
+                    min_size=1,
+                    max_size=self._max_size,
+                    kwargs={"autocommit": True, "prepare_threshold": None, "connect_timeout": 5},
+                    timeout=10,
+                    name="frontdesk",
+                    open=True,
+                )
+            return self._pool
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None
+
+    @contextmanager
+    def _connection(self, refresh: bool = False) -> Iterator[psycopg.Connection[Any]]:
+        with self._get_pool(refresh).connection() as conn:
+            yield conn
+
+    def _run(self, work: Callable[[psycopg.Connection[Any]], T], *, retry: bool = True) -> T:
+        """Run ``work`` on a pooled connection. A connection lost to a server restart is replaced and the
+        work retried once, but only when ``retry`` says repeating it is harmless."""
+        attempts = 2 if retry else 1
+        for attempt in range(attempts):
+            try:
+                with self._connection(refresh=attempt > 0 and self._auth_failed) as conn:
+                    return work(conn)
+            except psycopg.OperationalError as exc:
+                self._auth_failed = exc.sqlstate == "28P01"
+                log.warning("database connection failed (attempt %s): %s", attempt + 1, exc)
+                if self._pool is not None:
+                    self._pool.check()
+                if attempt + 1 == attempts:
+                    raise DatabaseUnavailable() from exc
+            except PoolTimeout as exc:
+                raise DatabaseUnavailable() from exc
+            except psycopg.Error as exc:
+                raise domain_error(exc) from exc
+        raise AssertionError("unreachable")
+
+    _auth_failed = False
+
+    def _one(self, sql: str, params: Any, *, retry: bool = True) -> Any:
+        def work(conn: psycopg.Connection[Any]) -> Any:
+            row = conn.cursor(row_factory=tuple_row).execute(sql, params).fetchone()
+            return row[0] if row else None
+
+        return self._run(work, retry=retry)
+
+    def _all(self, sql: str, params: Any) -> list[tuple[Any, ...]]:
+        return self._run(lambda conn: conn.cursor(row_factory=tuple_row).execute(sql, params).fetchall())
+
+    # -- reads --------------------------------------------------------------------------------------
+
+    def restaurant(self, key: str | UUID) -> Restaurant:
+        cache_key = str(key)
+        cached = self._restaurants.get(cache_key)
+        if cached and cached[0] > _time.monotonic():
+            return cached[1]
+        try:
+            by_id: UUID | None = key if isinstance(key, UUID) else UUID(str(key))
+        except ValueError:
+            by_id = None
+        column = "id" if by_id is not None else "slug"
+        rows = self._all(f"SELECT {_RESTAURANT_COLUMNS} FROM restaurants WHERE {column} = %s",
+                         [by_id if by_id is not None else str(key)])
+        if not rows:
+            raise RestaurantNotFound(f"no restaurant {key!s}")
+        restaurant = Restaurant(*rows[0])
+        self._restaurants[cache_key] = (_time.monotonic() + self._cache_seconds, restaurant)
+        return restaurant
+
+    def restaurant_by_number(self, twilio_number: str) -> Restaurant | None:
+        rows = self._all(f"SELECT {_RESTAURANT_COLUMNS} FROM restaurants WHERE twilio_number = %s",
+                         [twilio_number])
+        return Restaurant(*rows[0]) if rows else None
+
+    def evaluate(
+        self, restaurant_id: UUID, start: datetime, party_size: int, *, exclude: UUID | None, enforce_notice: bool
+    ) -> SlotEvaluation:
+        rows = self._all(_EVALUATE, {"r": restaurant_id, "s": start, "p": party_size, "x": exclude,
+                                     "n": enforce_notice})
+        reason, detail, service_date, end, bucket_rows = rows[0]
+        return SlotEvaluation(reason, detail, service_date, end,
+                              tuple(_bucket(b) for b in bucket_rows or ()))
+
+    def day_plans(self, restaurant_id: UUID, first: date, last: date) -> list[DayPlan]:
+        rows = self._all(
+            "SELECT d::date, w.opens, w.closes, w.closed_reason, coalesce(w.is_special, false)"
+            "  FROM generate_series(%s::date, %s::date, interval '1 day') AS d"
+            "  LEFT JOIN LATERAL service_windows_v1(%s, d::date) AS w ON true ORDER BY 1, 2",
+            [first, last, restaurant_id],
+        )
+        plans: dict[date, DayPlan] = {}
+        for day, opens, closes, closed_reason, is_special in rows:
+            plan = plans.get(day, DayPlan(day, ()))
+            windows = plan.windows
+            if opens is not None and closes is not None:
+                windows = (*windows, ServiceWindow(opens, closes))
+            plans[day] = DayPlan(day, windows, closed_reason or plan.closed_reason, is_special or plan.is_special)
+        return list(plans.values())
+
+    def bucket_states(
+        self, restaurant_id: UUID, service_date: date, start: datetime, end: datetime, exclude: UUID | None
+    ) -> list[BucketState]:
+        rows = self._all(
+            "SELECT extract(epoch FROM bucket), covers_present, parties_present, covers_starting,"
+            "       max_covers_present, max_parties_present, max_covers_starting"
+            "  FROM bucket_state_v1(%s, %s, fd_bucket_floor(%s), fd_bucket_ceil(%s), %s)",
+            [restaurant_id, service_date, start, end, exclude],
+        )
+        return [_bucket(list(r)) for r in rows]
+
+    def turn_minutes(self, restaurant_id: UUID, party_size: int) -> int:
+        minutes = self._one("SELECT fd_turn_minutes_v1(%s, %s)", [restaurant_id, party_size])
+        if minutes is None:
+            raise RestaurantNotFound()
+        return int(minutes)
+
+    def get(self, reservation_id: UUID) -> Reservation:
+        doc = self._one("SELECT fd_reservation_json(r, false) FROM reservations r WHERE r.id = %s",
+                        [reservation_id])
+        if doc is None:
+            raise ReservationNotFound()
+        return _reservation(doc)
+
+    def find_replay(
+        self, hold_id: str | None, idempotency_key: str | None, restaurant_id: UUID | None = None
+    ) -> Reservation | None:
+        if hold_id is None and idempotency_key is None:
+            return None
+        doc = self._one(
+            "SELECT fd_reservation_json(r, true) FROM reservations r"
+            " WHERE (r.hold_id = %(h)s OR (r.idempotency_key = %(k)s"
+            "        AND (%(r)s::uuid IS NULL OR r.restaurant_id = %(r)s::uuid)))"
+            " ORDER BY r.created_at LIMIT 1",
+            {"h": hold_id, "k": idempotency_key, "r": restaurant_id},
+        )
+        return _reservation(doc) if doc else None
+
+    def find_by_phone(self, restaurant_id: UUID, phone: str, now: datetime) -> list[Reservation]:
+        rows = self._all(
+            "SELECT fd_reservation_json(r, false) FROM reservations r"
+            " WHERE r.restaurant_id = %(r)s AND r.guest_phone = %(p)s"
+            " ORDER BY upper(r.during) <= %(now)s,"
+            "          CASE WHEN upper(r.during) > %(now)s THEN lower(r.during) END,"
+            "          lower(r.during) DESC"
+            " LIMIT 50",
+            {"r": restaurant_id, "p": phone, "now": now},
+        )
+        return [_reservation(r[0]) for r in rows]
+
+    def list_for_date(self, restaurant_id: UUID, service_date: date) -> list[Reservation]:
+        rows = self._all(
+            "SELECT fd_reservation_json(r, false) FROM reservations r"
+            " WHERE r.restaurant_id = %s AND r.service_date = %s ORDER BY lower(r.during), r.created_at",
+            [restaurant_id, service_date],
+        )
+        return [_reservation(r[0]) for r in rows]
+
+    def ping(self) -> None:
+        self._one("SELECT 1", [])
+
+    # -- writes -------------------------------------------------------------------------------------
+
+    def commit(
+        self,
+        *,
+        restaurant_id: UUID,
+        start: datetime,
+        party_size: int,
+        guest: Guest,
+        channel: Channel,
+        hold_id: str | None,
+        idempotency_key: str | None,
+        hold_expires_at: datetime | None,
+        actor: str,
+    ) -> Reservation:
+        doc = self._one(
+            "SELECT commit_reservation_v1(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [restaurant_id, start, party_size, guest.name, guest.phone, guest.notes, channel.value, hold_id,
+             idempotency_key, hold_expires_at, actor],
+            # Repeating is harmless only when the database can recognise the repeat.
+            retry=hold_id is not None or idempotency_key is not None,
+        )
+        return _reservation(doc)
+
+    def cancel(self, reservation_id: UUID, *, actor: str, reason: str) -> Reservation:
+        return _reservation(self._one("SELECT cancel_reservation_v1(%s, %s, %s)", [reservation_id, actor, reason]))
+
+    def modify(
+        self, reservation_id: UUID, *, start: datetime | None, party_size: int | None, actor: str,
+        enforce_notice: bool,
+    ) -> Reservation:
+        return _reservation(self._one(
+            "SELECT modify_reservation_v1(%s, %s, %s, %s, %s)",
+            [reservation_id, start, party_size, actor, enforce_notice],
+        ))
+
+
+__all__ = ["PostgresBookingStore", "domain_error"]

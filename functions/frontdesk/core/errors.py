@@ -1,0 +1,101 @@
+"""One tree of domain errors. Entry points map it once: to HTTP in the API, to speech in the bridge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+
+class FrontDeskError(Exception):
+    """Base of every error the core raises on purpose. ``code`` is stable and machine-readable."""
+
+    code = "error"
+
+    def __init__(self, detail: str | None = None) -> None:
+        self.detail = detail or self.__doc__ or self.code
+        super().__init__(self.detail)
+
+
+class InvalidRequest(FrontDeskError):
+    """The request is not valid."""
+
+    code = "invalid_request"
+
+
+class NonexistentLocalTime(InvalidRequest):
+    """That local time does not exist (the clocks spring forward over it)."""
+
+    code = "nonexistent_local_time"
+
+
+class NotFound(FrontDeskError):
+    """Not found."""
+
+    code = "not_found"
+
+
+class RestaurantNotFound(NotFound):
+    """No such restaurant."""
+
+    code = "restaurant_not_found"
+
+
+class ReservationNotFound(NotFound):
+    """No such reservation."""
+
+    code = "reservation_not_found"
+
+
+@dataclass(frozen=True)
+class Alternate:
+    start: datetime
+    local_date: date
+    local_time: time
+
+
+class SlotUnavailable(FrontDeskError):
+    """The requested time cannot be booked. ``reason`` says why; ``alternates`` are bookable instead."""
+
+    code = "slot_unavailable"
+    reasons = frozenset(
+        {"closed", "blackout", "full", "held", "party_too_large", "too_soon", "too_far_ahead", "duplicate_booking"}
+    )
+
+    def __init__(self, reason: str, detail: str | None = None, alternates: tuple[Alternate, ...] = ()) -> None:
+        assert reason in self.reasons, reason
+        self.reason = reason
+        self.alternates = alternates
+        super().__init__(detail or reason.replace("_", " "))
+
+    def with_alternates(self, alternates: tuple[Alternate, ...]) -> SlotUnavailable:
+        return SlotUnavailable(self.reason, self.detail, alternates)
+
+
+class HoldExpired(FrontDeskError):
+    """The hold has expired or was never placed; check availability again."""
+
+    code = "hold_expired"
+
+
+class InvalidStateTransition(FrontDeskError):
+    """The reservation is not in a state that allows this change."""
+
+    code = "invalid_state"
+
+
+class ServiceUnavailable(FrontDeskError):
+    """A dependency is unavailable; try again shortly."""
+
+    code = "service_unavailable"
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The reservation database is unavailable; try again shortly."""
+
+    code = "database_unavailable"
+
+
+class HoldsUnavailable(ServiceUnavailable):
+    """Holds cannot be read right now; commit with the slot (restaurant, start, party size) instead."""
+
+    code = "holds_unavailable"

@@ -1,0 +1,96 @@
+"""What the use cases need from the outside world, as small Protocols. Adapters implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Protocol
+from uuid import UUID
+
+from frontdesk.core.model import (
+    BucketState,
+    Channel,
+    DayPlan,
+    Guest,
+    Hold,
+    Load,
+    Reservation,
+    Restaurant,
+    SlotEvaluation,
+)
+
+
+class BookingStore(Protocol):
+    """The source of truth (PostgreSQL). Writes are race-free on their own: they lock and re-check."""
+
+    def restaurant(self, key: str | UUID) -> Restaurant: ...
+
+    def evaluate(
+        self, restaurant_id: UUID, start: datetime, party_size: int, *, exclude: UUID | None, enforce_notice: bool
+    ) -> SlotEvaluation: ...
+
+    def day_plans(self, restaurant_id: UUID, first: date, last: date) -> list[DayPlan]: ...
+
+    def bucket_states(
+        self, restaurant_id: UUID, service_date: date, start: datetime, end: datetime, exclude: UUID | None
+    ) -> list[BucketState]: ...
+
+    def commit(
+        self,
+        *,
+        restaurant_id: UUID,
+        start: datetime,
+        party_size: int,
+        guest: Guest,
+        channel: Channel,
+        hold_id: str | None,
+        idempotency_key: str | None,
+        hold_expires_at: datetime | None,
+        actor: str,
+    ) -> Reservation: ...
+
+    def find_replay(
+        self, hold_id: str | None, idempotency_key: str | None, restaurant_id: UUID | None = None
+    ) -> Reservation | None: ...
+
+    def turn_minutes(self, restaurant_id: UUID, party_size: int) -> int: ...
+
+    def cancel(self, reservation_id: UUID, *, actor: str, reason: str) -> Reservation: ...
+
+    def modify(
+        self,
+        reservation_id: UUID,
+        *,
+        start: datetime | None,
+        party_size: int | None,
+        actor: str,
+        enforce_notice: bool,
+    ) -> Reservation: ...
+
+    def get(self, reservation_id: UUID) -> Reservation: ...
+
+    def find_by_phone(self, restaurant_id: UUID, phone: str, now: datetime) -> list[Reservation]: ...
+
+    def list_for_date(self, restaurant_id: UUID, service_date: date) -> list[Reservation]: ...
+
+    def ping(self) -> None: ...
+
+
+class HoldStore(Protocol):
+    """Short-lived promises (Redis). Raises HoldsUnavailable when it cannot answer."""
+
+    def place(self, hold: Hold, buckets: Sequence[BucketState]) -> bool:
+        """Atomically add the hold if confirmed + held load plus this party fits every bucket."""
+        ...
+
+    def held_loads(self, restaurant_id: UUID, buckets: Sequence[datetime]) -> dict[datetime, Load]: ...
+
+    def get(self, hold_id: str) -> Hold | None: ...
+
+    def release(self, hold: Hold) -> None: ...
+
+    def ping(self) -> None: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
