@@ -1,0 +1,72 @@
+"""The model's instructions for one call, built from ``GET /api/v1/restaurants/{id}``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from frontdesk_bridge.phrases import speak_date, speak_time
+
+__all__ = ["build_instructions", "fallback_instructions"]
+
+
+def _hours_lines(restaurant: dict[str, Any], limit: int = 7) -> list[str]:
+    lines = []
+    for h in (restaurant.get("hours") or [])[:limit]:
+        if not isinstance(h, dict):
+            continue
+        d = str(h.get("local_date", ""))
+        if h.get("closed"):
+            lines.append(f"- {d} ({speak_date(d)}): closed" + (f", {h['reason']}" if h.get("reason") else ""))
+        else:
+            lines.append(f"- {d} ({speak_date(d)}): {speak_time(str(h.get('opens')))} to "
+                         f"{speak_time(str(h.get('closes')))}")
+    return lines
+
+
+def _policies(restaurant: dict[str, Any]) -> str:
+    policies = restaurant.get("policies")
+    if isinstance(policies, dict):
+        return "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in policies.items())
+    if isinstance(policies, list):
+        return "; ".join(str(p) for p in policies)
+    return str(policies or "none stated")
+
+
+def build_instructions(restaurant: dict[str, Any], caller: str, now: datetime | None = None) -> str:
+    name = str(restaurant.get("name") or "the restaurant")
+    try:
+        zone = ZoneInfo(str(restaurant.get("timezone") or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    local_now = (now or datetime.now(UTC)).astimezone(zone)
+    hours = "\n".join(_hours_lines(restaurant)) or "- unknown: use get_restaurant_info"
+    return f"""You are the friendly phone host of {name}. You answer the phone, take and change table reservations, and answer questions about the restaurant.
+
+Today is {local_now:%A} {local_now:%Y-%m-%d}, and it is {local_now:%H:%M} at the restaurant ({zone.key}).
+The caller's number is {caller or "unknown"}; use it for bookings unless they give another.
+Address: {restaurant.get("address") or "unknown"}. Phone: {restaurant.get("phone") or "unknown"}.
+Largest party bookable by phone: {restaurant.get("max_party_size") or "unknown"}.
+Policies: {_policies(restaurant)}.
+Opening hours for the coming days:
+{hours}
+
+How to work:
+- Greet the caller first: "Thanks for calling {name}, how can I help?"
+- Speak briefly: one or two short sentences per turn. This is a phone call.
+- Tools take dates as YYYY-MM-DD and times as 24-hour HH:MM in the restaurant's local time. Work out dates like "tomorrow" or "Friday" from today's date above.
+- To book: get the date, time and party size, call check_availability (it holds the table for five minutes), ask for the name, read the details back, then call book_reservation.
+- If a time is unavailable, say so and offer the alternatives the tool returned.
+- To change or cancel: call find_reservations first, confirm which booking, then modify_reservation or cancel_reservation.
+- If a tool says the system is unavailable, apologise and offer to transfer to the restaurant.
+- If the caller asks for a person, is upset, or needs something you cannot do, call transfer_to_host.
+- When the caller is done, say a short goodbye and then call end_call.
+- Never invent availability, reservations or policies."""
+
+
+def fallback_instructions(caller: str) -> str:
+    """Used when the restaurant's details could not be fetched: still answer, never leave silence."""
+    return ("You are the phone host of a restaurant. Our booking system is not answering right now. "
+            "Greet the caller briefly, apologise that you cannot book at the moment, and call "
+            f"transfer_to_host so a person at the restaurant can help. The caller's number is {caller}.")

@@ -1,0 +1,188 @@
+"""A fake Twilio REST API over real HTTP on 127.0.0.1 (reusable: call updates and SMS).
+
+Implements the slice of ``/2010-04-01`` the project uses, with Twilio's shapes:
+
+* ``POST /2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json`` — form ``Status=completed`` or
+  ``Twiml=…`` / ``Url=…``; answers the call resource JSON. Unknown call SIDs are accepted (or 404 when
+  :attr:`FakeTwilioRest.strict_calls` is set and the call was never registered).
+* ``GET /2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json`` — the call resource.
+* ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` — form ``To``, ``From``/``MessagingServiceSid``,
+  ``Body``; answers 201 with a message resource.
+
+HTTP Basic auth must be the configured account SID and auth token (401 otherwise, Twilio's error JSON).
+Failures can be injected (:meth:`fail_next`), and :attr:`on_call_update` lets a test react the way
+Twilio does (e.g. end the media stream with ``stop`` once a call is redirected or completed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import itertools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+
+__all__ = ["CallUpdate", "FakeTwilioRest", "SentMessage"]
+
+_sids = itertools.count(1)
+
+
+@dataclass
+class CallUpdate:
+    account_sid: str
+    call_sid: str
+    form: dict[str, str]
+
+    @property
+    def twiml(self) -> str | None:
+        return self.form.get("Twiml")
+
+    @property
+    def status(self) -> str | None:
+        return self.form.get("Status")
+
+
+@dataclass
+class SentMessage:
+    sid: str
+    form: dict[str, str]
+
+
+@dataclass
+class _Failure:
+    status: int
+    remaining: int
+
+
+@dataclass
+class FakeTwilioRest:
+    account_sid: str = "AC00000000000000000000000000000001"
+    auth_token: str = "test-auth-token"
+    strict_calls: bool = False
+    call_updates: list[CallUpdate] = field(default_factory=list)
+    messages: list[SentMessage] = field(default_factory=list)
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    on_call_update: Callable[[CallUpdate], Awaitable[None]] | None = None
+    known_calls: set[str] = field(default_factory=set)
+    url: str = ""
+
+    def __post_init__(self) -> None:
+        self._server: asyncio.Server | None = None
+        self._failure: _Failure | None = None
+        self._changed = asyncio.Condition()
+
+    def fail_next(self, times: int = 1, status: int = 500) -> None:
+        self._failure = _Failure(status=status, remaining=times)
+
+    # -- server -----------------------------------------------------------------------------------
+
+    async def start(self) -> str:
+        self._server = await asyncio.start_server(self._client, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+
+    async def __aenter__(self) -> FakeTwilioRest:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, target, _ = lines[0].split(" ", 2)
+                headers = {k.strip().lower(): v.strip() for k, v in
+                           (line.split(":", 1) for line in lines[1:] if ":" in line)}
+                length = int(headers.get("content-length", "0"))
+                body = await reader.readexactly(length) if length else b""
+                status, payload = await self._route(method, target, headers, body)
+                data = orjson.dumps(payload)
+                writer.write(f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
+                             f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
+                await writer.drain()
+                if headers.get("connection", "").lower() == "close":
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError, ValueError):
+            pass
+        finally:
+            writer.close()
+
+    def _authorised(self, headers: dict[str, str]) -> bool:
+        auth = headers.get("authorization", "")
+        if not auth.startswith("Basic "):
+            return False
+        try:
+            user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+        except ValueError:
+            return False
+        return user == self.account_sid and password == self.auth_token
+
+    async def _route(self, method: str, target: str, headers: dict[str, str],
+                     body: bytes) -> tuple[int, dict[str, Any]]:
+        path = urlsplit(target).path
+        self.requests.append((method, path))
+        if not self._authorised(headers):
+            return 401, {"code": 20003, "message": "Authenticate", "status": 401}
+        if self._failure is not None and self._failure.remaining > 0:
+            self._failure.remaining -= 1
+            return self._failure.status, {"code": 20500, "message": "Internal Server Error",
+                                          "status": self._failure.status}
+        parts = path.strip("/").split("/")
+        form = {k: v[-1] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
+        # /2010-04-01/Accounts/{sid}/Calls/{CallSid}.json
+        if len(parts) == 5 and parts[:2] == ["2010-04-01", "Accounts"] and parts[3] == "Calls" \
+                and parts[4].endswith(".json"):
+            account, call_sid = parts[2], parts[4][:-5]
+            if account != self.account_sid:
+                return 404, {"code": 20404, "message": "Not found", "status": 404}
+            if self.strict_calls and call_sid not in self.known_calls:
+                return 404, {"code": 20404, "message": "Call not found", "status": 404}
+            if method == "POST":
+                update = CallUpdate(account, call_sid, form)
+                self.call_updates.append(update)
+                async with self._changed:
+                    self._changed.notify_all()
+                if self.on_call_update is not None:
+                    asyncio.ensure_future(self.on_call_update(update))
+                status = "completed" if form.get("Status") == "completed" else "in-progress"
+            elif method == "GET":
+                status = "in-progress"
+            else:
+                return 405, {"code": 20004, "message": "Method not allowed", "status": 405}
+            return 200, {"sid": call_sid, "account_sid": account, "status": status}
+        # /2010-04-01/Accounts/{sid}/Messages.json
+        if len(parts) == 4 and parts[:2] == ["2010-04-01", "Accounts"] and parts[3] == "Messages.json" \
+                and method == "POST":
+            if not form.get("To") or not (form.get("From") or form.get("MessagingServiceSid")) \
+                    or not form.get("Body"):
+                return 400, {"code": 21604, "message": "A 'To', 'From' and 'Body' are required", "status": 400}
+            sid = f"SM{next(_sids):032d}"
+            self.messages.append(SentMessage(sid, form))
+            async with self._changed:
+                self._changed.notify_all()
+            return 201, {"sid": sid, "account_sid": parts[2], "to": form["To"], "body": form["Body"],
+                         "status": "queued"}
+        return 404, {"code": 20404, "message": "Not found", "status": 404}
+
+    async def wait_for_update(self, count: int = 1, timeout: float = 5.0) -> CallUpdate:
+        async def ready() -> CallUpdate:
+            async with self._changed:
+                while len(self.call_updates) < count:
+                    await self._changed.wait()
+                return self.call_updates[count - 1]
+        return await asyncio.wait_for(ready(), timeout)
