@@ -630,7 +630,10 @@ class CallSession:
         record = CallRecord(state=state, outcome=outcome, reason=reason, restaurant_id=facts.restaurant_id,
                             reservation_ids=facts.reservation_ids, hold_id=hold.get("hold_id"),
                             call_sid=self.call_sid, caller=facts.caller, context=facts.to_context())
-        await self._deps.store.save(self.call_sid, record)
+        try:
+            await self._deps.store.save(self.call_sid, record)
+        except Exception:  # a store is best effort; the call goes on (after-stream defaults to failover)
+            self._log.exception("call record not saved")
         self.outcome = outcome
 
     async def _close_model(self) -> None:

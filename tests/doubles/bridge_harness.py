@@ -14,10 +14,10 @@ import time
 import uuid
 from typing import Any
 
-from doubles.fake_booking_api import FakeBookingApi
-from doubles.fake_realtime import FakeRealtimeServer, FakeRealtimeSession
-from doubles.fake_twilio_rest import CallUpdate, FakeTwilioRest
-from doubles.twilio_caller import TwilioCaller
+from .fake_booking_api import FakeBookingApi
+from .fake_realtime import FakeRealtimeServer, FakeRealtimeSession
+from .fake_twilio_rest import CallUpdate, FakeTwilioRest
+from .twilio_caller import TwilioCaller
 
 __all__ = ["STREAM_SECRET", "BridgeHarness"]
 

@@ -22,6 +22,7 @@ import asyncio
 import base64
 import contextlib
 import itertools
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -29,7 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 from pydantic import TypeAdapter
 
-from doubles.realtime_validation import ClientEventInvalid, validate_client_event
+from .realtime_validation import ClientEventInvalid, validate_client_event
 
 __all__ = ["FakeRealtimeServer", "FakeRealtimeSession"]
 
@@ -57,6 +58,7 @@ class FakeRealtimeSession:
         self.headers = headers
         self.model = model
         self.events: list[dict[str, Any]] = []  # every valid client event except appends
+        self.event_times: list[float] = []  # monotonic arrival time of each entry in ``events``
         self.appends = 0
         self.append_payloads: list[str] = []
         self.violations: list[str] = []
@@ -118,6 +120,7 @@ class FakeRealtimeSession:
         elif etype == "response.cancel" and self.active_response is not None:
             self._stream_cancel.set()
         self.events.append(event)
+        self.event_times.append(time.monotonic())
         async with self._changed:
             self._changed.notify_all()
         hook2 = self.server.on_event
@@ -164,6 +167,33 @@ class FakeRealtimeSession:
         event = {"event_id": _nid("event"), **event}
         _check_server_event(event)
         await self.ws.send(orjson.dumps(event).decode())
+
+    async def function_call(self, response_id: str, name: str, arguments: dict[str, Any] | str) -> str:
+        """Emit ``response.function_call_arguments.done`` for ``response_id``; returns the call id."""
+        call_id = _nid("call")
+        await self.send({"type": "response.function_call_arguments.done", "response_id": response_id,
+                         "item_id": _nid("item"), "output_index": 0, "call_id": call_id, "name": name,
+                         "arguments": arguments if isinstance(arguments, str) else orjson.dumps(arguments).decode()})
+        return call_id
+
+    async def audio_delta(self, response_id: str, item_id: str, audio: bytes) -> None:
+        await self.send({"type": "response.output_audio.delta", "response_id": response_id, "item_id": item_id,
+                         "output_index": 0, "content_index": 0, "delta": base64.b64encode(audio).decode()})
+
+    async def begin_response(self) -> str:
+        return await self._begin_response()
+
+    async def end_response(self, response_id: str, status: str = "completed") -> None:
+        await self._end_response(response_id, status)
+
+    def outputs(self) -> list[dict[str, Any]]:
+        """``function_call_output`` items received, with their output parsed."""
+        out = []
+        for e in self.of_type("conversation.item.create"):
+            item = e["item"]
+            if item.get("type") == "function_call_output":
+                out.append({"call_id": item["call_id"], **orjson.loads(item["output"])})
+        return out
 
     async def _begin_response(self) -> str:
         rid = _nid("resp")

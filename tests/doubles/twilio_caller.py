@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from doubles.audio import FRAME_BYTES
+from .audio import FRAME_BYTES
 
 __all__ = ["TwilioCaller"]
 
@@ -44,6 +44,7 @@ class TwilioCaller:
         self.media_bytes = 0
         self.marks: list[str] = []
         self.clears: list[float] = []  # monotonic times a clear arrived
+        self.played_at_clear: list[int] = []  # bytes fully played when each clear arrived
         self.violations: list[str] = []
         self.first_media_at: float | None = None
         # playback
@@ -212,6 +213,7 @@ class TwilioCaller:
                 self.violations.append("bad clear frame shape")
                 return
             self.clears.append(time.monotonic())
+            self.played_at_clear.append(self.played_bytes)
             pending = [name for kind, name in self._queue if kind == "mark"]
             self._queue.clear()
             self._clear_event.set()

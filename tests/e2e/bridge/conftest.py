@@ -1,8 +1,8 @@
-"""Make ``tests/doubles`` importable as ``doubles`` whatever pytest's import mode."""
+"""Make the repository root importable so ``tests.doubles`` resolves whatever pytest's import mode."""
 
 import sys
 from pathlib import Path
 
-_TESTS = str(Path(__file__).resolve().parents[2])
-if _TESTS not in sys.path:
-    sys.path.insert(0, _TESTS)
+_ROOT = str(Path(__file__).resolve().parents[3])
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
