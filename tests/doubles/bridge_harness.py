@@ -28,13 +28,14 @@ _calls = itertools.count(1)
 class BridgeHarness:
     def __init__(self, *, booking_url: str | None = None, fake_booking: FakeBookingApi | None = None,
                  redis_url: str | None = "redis://127.0.0.1:6379/0", redis_prefix: str | None = None,
-                 **settings: Any) -> None:
+                 wrap_provider: Any = None, **settings: Any) -> None:
         self.fake_booking = fake_booking if fake_booking is not None else (
             None if booking_url else FakeBookingApi())
         self.booking_url = booking_url or "http://booking.invalid"
         self.redis_url = redis_url
         self.redis_prefix = redis_prefix or f"fdtest-{uuid.uuid4().hex[:12]}:"
         self.overrides = settings
+        self.wrap_provider = wrap_provider
         self.model = FakeRealtimeServer()
         self.twilio = FakeTwilioRest()
         self.bridge: Any = None
@@ -69,9 +70,12 @@ class BridgeHarness:
         values.update(self.overrides)
         settings = BridgeSettings(**values)
         self.store = (RedisCallStore(self.redis_url, self.redis_prefix) if self.redis_url else MemoryCallStore())
+        provider: Any = OpenAIRealtimeProvider(settings.openai_realtime_url, "sk-test", settings.realtime_model)
+        if self.wrap_provider is not None:
+            provider = self.wrap_provider(provider)
         deps = BridgeDeps(
             settings=settings,
-            provider=OpenAIRealtimeProvider(settings.openai_realtime_url, "sk-test", settings.realtime_model),
+            provider=provider,
             booking=BookingApi(settings.booking_api_url,
                                transport=self.fake_booking.transport() if self.fake_booking else None),
             store=self.store,

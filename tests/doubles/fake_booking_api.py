@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import orjson
 
+from .http_server import HttpServer
+
 __all__ = ["FakeBookingApi"]
 
 RESTAURANT_ID = "11111111-1111-4111-8111-111111111111"
@@ -46,6 +48,17 @@ class FakeBookingApi:
 
     def transport(self) -> httpx.AsyncBaseTransport:
         return httpx.MockTransport(self._handle)
+
+    async def serve(self) -> HttpServer:
+        """The same fake over real HTTP on 127.0.0.1 (for a bridge running in another process)."""
+        async def handler(method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[int, str, bytes]:
+            request = httpx.Request(method, f"http://fake{target}", content=body, headers=headers)
+            response = await self._handle(request)
+            return response.status_code, response.headers.get("content-type", "application/json"), response.content
+
+        server = HttpServer(handler)
+        await server.start()
+        return server
 
     def restaurant(self) -> dict[str, Any]:
         today = date.today()

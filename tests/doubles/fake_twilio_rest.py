@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -26,6 +25,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
+
+from .http_server import HttpServer
 
 __all__ = ["CallUpdate", "FakeTwilioRest", "SentMessage"]
 
@@ -72,7 +73,7 @@ class FakeTwilioRest:
     url: str = ""
 
     def __post_init__(self) -> None:
-        self._server: asyncio.Server | None = None
+        self._server: HttpServer | None = None
         self._failure: _Failure | None = None
         self._changed = asyncio.Condition()
 
@@ -82,16 +83,13 @@ class FakeTwilioRest:
     # -- server -----------------------------------------------------------------------------------
 
     async def start(self) -> str:
-        self._server = await asyncio.start_server(self._client, "127.0.0.1", 0)
-        port = self._server.sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
+        self._server = HttpServer(self._serve)
+        self.url = await self._server.start()
         return self.url
 
     async def close(self) -> None:
         if self._server is not None:
-            self._server.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 2)
+            await self._server.close()
 
     async def __aenter__(self) -> FakeTwilioRest:
         await self.start()
@@ -100,27 +98,9 @@ class FakeTwilioRest:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                method, target, _ = lines[0].split(" ", 2)
-                headers = {k.strip().lower(): v.strip() for k, v in
-                           (line.split(":", 1) for line in lines[1:] if ":" in line)}
-                length = int(headers.get("content-length", "0"))
-                body = await reader.readexactly(length) if length else b""
-                status, payload = await self._route(method, target, headers, body)
-                data = orjson.dumps(payload)
-                writer.write(f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
-                             f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
-                await writer.drain()
-                if headers.get("connection", "").lower() == "close":
-                    break
-        except (asyncio.IncompleteReadError, ConnectionError, ValueError):
-            pass
-        finally:
-            writer.close()
+    async def _serve(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[int, str, bytes]:
+        status, payload = await self._route(method, target, headers, body)
+        return status, "application/json", orjson.dumps(payload)
 
     def _authorised(self, headers: dict[str, str]) -> bool:
         auth = headers.get("authorization", "")

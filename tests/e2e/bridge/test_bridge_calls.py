@@ -372,3 +372,68 @@ def test_healthz_answers_and_unknown_paths_are_refused() -> None:
                 assert (await client.get(f"{base}/healthz")).status_code == 200
                 assert (await client.get(f"{base}/nope")).status_code == 404
     run(scenario())
+
+
+class _ExplodingConnection:
+    """A model connection (our ModelConnection protocol) whose receive side fails unexpectedly."""
+
+    def __init__(self, inner: object) -> None:
+        self._inner = inner
+        self._events = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+    async def recv(self) -> object:
+        self._events += 1
+        if self._events > 2:
+            raise RuntimeError("bug in a provider adapter")
+        return await self._inner.recv()  # type: ignore[attr-defined]
+
+
+class _ExplodingProvider:
+    def __init__(self, inner: object) -> None:
+        self._inner = inner
+
+    async def connect(self, config: object, timeout: float) -> object:
+        return _ExplodingConnection(await self._inner.connect(config, timeout))  # type: ignore[attr-defined]
+
+
+def test_an_unexpected_error_in_the_call_transfers_the_caller_with_an_apology() -> None:
+    async def scenario() -> None:
+        async with BridgeHarness(wrap_provider=_ExplodingProvider) as h:
+            caller, model = await h.call()
+            await model.respond(silence(40))  # response.created + delta + done: the third event explodes
+            update = await h.twilio.wait_for_update()
+            assert "sorry" in update.twiml.lower() and "<Dial" in update.twiml
+            record = await h.wait_record(caller.call_sid, lambda r: r.state is not CallState.ACTIVE)
+            assert (record.state, record.outcome, record.reason) == (CallState.TRANSFER, CallOutcome.FAILED,
+                                                                     "error")
+    run(scenario())
+
+
+@pytest.mark.parametrize("valid", [True, False])
+def test_twilios_signature_on_the_handshake_is_checked_when_present(valid: bool) -> None:
+    async def scenario() -> None:
+        from twilio.request_validator import RequestValidator
+        from websockets.exceptions import InvalidStatus
+
+        from tests.doubles.twilio_caller import TwilioCaller
+
+        public = "wss://bridge.example.com"
+        async with BridgeHarness(bridge_public_url=public) as h:
+            signature = RequestValidator(h.twilio.auth_token).compute_signature(f"{public}/ws/twilio-stream", {})
+            if not valid:
+                signature = RequestValidator("another-token").compute_signature(f"{public}/ws/twilio-stream", {})
+            caller = TwilioCaller(h.url, headers={"X-Twilio-Signature": signature})
+            h.callers[caller.call_sid] = caller
+            if valid:
+                await caller.connect()
+                await caller.start(h.token(caller.call_sid), h.restaurant_id)
+                await h.model.next_session()
+            else:
+                with pytest.raises(InvalidStatus):
+                    await caller.connect()
+                assert caller.handshake_status == 403
+                assert h.model.sessions == []
+    run(scenario())
