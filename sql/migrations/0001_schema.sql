@@ -126,6 +126,7 @@ CREATE INDEX reservations_live_by_time ON reservations USING gist (restaurant_id
     WHERE status IN ('confirmed', 'seated');
 CREATE INDEX reservations_by_phone ON reservations (restaurant_id, guest_phone, lower(during));
 CREATE INDEX reservations_by_service_date ON reservations (restaurant_id, service_date);
+CREATE INDEX reservations_by_hold ON reservations (hold_id) WHERE hold_id IS NOT NULL;
 
 -- Append-only audit of every reservation change.
 CREATE TABLE event_log (
@@ -152,3 +153,4 @@ GRANT USAGE ON SCHEMA public TO app_user;
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO app_user;
 GRANT INSERT, UPDATE ON reservations TO app_user;
 GRANT INSERT ON event_log TO app_user;
+GRANT INSERT ON special_days TO app_user;

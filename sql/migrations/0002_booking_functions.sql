@@ -5,7 +5,8 @@
 -- Failures raise SQLSTATEs of class FD; the Python adapter maps them to domain errors:
 --   FD001 restaurant_not_found   FD002 reservation_not_found
 --   FD010 closed   FD011 blackout   FD012 full   FD013 party_too_large   FD014 too_soon   FD015 too_far_ahead
---   FD016 duplicate_booking   FD020 hold_expired   FD030 invalid_state   FD098 wrong isolation level
+--   FD016 duplicate_booking   FD020 hold_expired   FD030 invalid_state   FD031 would_strand_bookings
+--   FD098 wrong isolation level
 
 CREATE FUNCTION fd_bucket_floor(ts timestamptz) RETURNS timestamptz
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -104,7 +105,7 @@ $$;
 CREATE FUNCTION slot_check_v1(p_restaurant uuid, p_start timestamptz, p_party integer, p_exclude uuid,
                               p_enforce_notice boolean)
 RETURNS TABLE (reason text, detail text, service_date date, end_ts timestamptz)
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE ROWS 1 AS $$
 DECLARE
     r restaurants;
     v_local timestamp;
@@ -210,12 +211,19 @@ BEGIN
     END IF;
 END $$;
 
+-- The restaurant's configuration lock: bookings share it, a change of hours or capacity takes it alone, so
+-- a blackout cannot slip past a booking that is being written (and its list of stranded bookings is whole).
+CREATE FUNCTION fd_config_lock_key(p_restaurant uuid) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT hashtextextended(p_restaurant::text || '/config', 0) $$;
+
 -- Sorted transaction-level locks on every bucket the ranges touch: one order for everyone, so no deadlock.
+-- The shared configuration lock always comes first.
 CREATE FUNCTION fd_lock_buckets(p_restaurant uuid, p_ranges tstzrange[]) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     v_key bigint;
 BEGIN
+    PERFORM pg_advisory_xact_lock_shared(fd_config_lock_key(p_restaurant));
     FOR v_key IN
         SELECT DISTINCT hashtextextended(p_restaurant::text || '/' || extract(epoch FROM g.b)::bigint::text, 0)
           FROM unnest(p_ranges) AS rg(x)
@@ -384,5 +392,52 @@ BEGIN
     RETURN fd_reservation_json(v_row, false);
 END $$;
 
-REVOKE EXECUTE ON FUNCTION commit_reservation_v1, cancel_reservation_v1, modify_reservation_v1 FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION commit_reservation_v1, cancel_reservation_v1, modify_reservation_v1 TO app_user;
+-- Add a closure or changed hours for a range of service dates. Live bookings those dates would no longer
+-- cover are always reported; unless p_force, their existence refuses the change (SQLSTATE FD031, the
+-- affected bookings in DETAIL as JSON). Takes the configuration lock alone, so no booking races past it.
+CREATE FUNCTION add_special_day_v1(p_restaurant uuid, p_starts_on date, p_ends_on date, p_closed boolean,
+                                   p_opens time, p_closes time, p_reason text, p_actor text, p_force boolean)
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_id bigint;
+    v_affected jsonb;
+BEGIN
+    PERFORM fd_require_read_committed();
+    IF NOT EXISTS (SELECT 1 FROM restaurants WHERE id = p_restaurant) THEN
+        RAISE EXCEPTION 'no such restaurant' USING ERRCODE = 'FD001';
+    END IF;
+    PERFORM pg_advisory_xact_lock(fd_config_lock_key(p_restaurant));
+    INSERT INTO special_days (restaurant_id, starts_on, ends_on, closed, opens, closes, reason, created_by)
+    VALUES (p_restaurant, p_starts_on, p_ends_on, p_closed, p_opens, p_closes, coalesce(p_reason, ''), p_actor)
+    RETURNING id INTO v_id;
+    -- With the special day in place, which live bookings no longer fit their service date's hours?
+    SELECT coalesce(jsonb_agg(fd_reservation_json(r, false) ORDER BY lower(r.during)), '[]'::jsonb)
+      INTO v_affected
+      FROM reservations r
+      JOIN restaurants rt ON rt.id = r.restaurant_id
+     WHERE r.restaurant_id = p_restaurant
+       AND r.status IN ('confirmed', 'seated')
+       AND r.service_date BETWEEN p_starts_on AND p_ends_on
+       AND NOT EXISTS (
+           SELECT 1 FROM service_windows_v1(p_restaurant, r.service_date) w
+            WHERE w.closed_reason IS NULL
+              AND fd_window_covers(w.opens, w.closes, (lower(r.during) AT TIME ZONE rt.timezone)::time,
+                                   (lower(r.during) AT TIME ZONE rt.timezone)::date = r.service_date));
+    IF jsonb_array_length(v_affected) > 0 AND NOT p_force THEN
+        RAISE EXCEPTION 'the change would strand % booking(s); repeat with force to apply it anyway',
+            jsonb_array_length(v_affected)
+            USING ERRCODE = 'FD031', DETAIL = v_affected::text;
+    END IF;
+    INSERT INTO event_log (restaurant_id, reservation_id, kind, actor, payload)
+    VALUES (p_restaurant, NULL, 'special_day.added', p_actor,
+            jsonb_build_object('special_day_id', v_id, 'starts_on', p_starts_on, 'ends_on', p_ends_on,
+                               'closed', p_closed, 'opens', p_opens, 'closes', p_closes, 'reason', p_reason,
+                               'forced', p_force, 'affected', v_affected));
+    RETURN jsonb_build_object('special_day_id', v_id, 'affected', v_affected);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION commit_reservation_v1, cancel_reservation_v1, modify_reservation_v1,
+                           add_special_day_v1 FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION commit_reservation_v1, cancel_reservation_v1, modify_reservation_v1,
+                          add_special_day_v1 TO app_user;

@@ -7,10 +7,11 @@ functions do their locking inside it. Driver errors become domain errors here an
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time as _time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
@@ -29,6 +30,7 @@ from frontdesk.core.errors import (
     ReservationNotFound,
     RestaurantNotFound,
     SlotUnavailable,
+    WouldStrandBookings,
 )
 from frontdesk.core.model import (
     BucketState,
@@ -42,6 +44,7 @@ from frontdesk.core.model import (
     Restaurant,
     ServiceWindow,
     SlotEvaluation,
+    SpecialDay,
 )
 
 log = logging.getLogger(__name__)
@@ -72,10 +75,21 @@ def domain_error(exc: psycopg.Error) -> FrontDeskError:
         return HoldExpired()
     if state == "FD030":
         return InvalidStateTransition(message)
+    if state == "FD031":
+        affected = tuple(_reservation(doc) for doc in json.loads(exc.diag.message_detail or "[]"))
+        return WouldStrandBookings(message, affected)
     if state.startswith(("22", "23")):  # data exceptions and integrity violations: the input was bad
         return InvalidRequest(message)
     log.error("database error %s: %s", state, message)
     return DatabaseUnavailable()
+
+
+def _lost_connection(exc: psycopg.Error) -> bool:
+    """The connection (not the statement) failed: the server restarted, went away, or refused us."""
+    state = exc.sqlstate
+    if state is None:
+        return isinstance(exc, psycopg.OperationalError)
+    return state.startswith("08") or state in {"57P01", "57P02", "57P03", "28P01"}
 
 
 def _reservation(doc: dict[str, Any]) -> Reservation:
@@ -181,17 +195,17 @@ class PostgresBookingStore:
             try:
                 with self._connection(refresh=attempt > 0 and self._auth_failed) as conn:
                     return work(conn)
-            except psycopg.OperationalError as exc:
+            except PoolTimeout as exc:
+                raise DatabaseUnavailable() from exc
+            except psycopg.Error as exc:
+                if not _lost_connection(exc):
+                    raise domain_error(exc) from exc
                 self._auth_failed = exc.sqlstate == "28P01"
                 log.warning("database connection failed (attempt %s): %s", attempt + 1, exc)
                 if self._pool is not None:
                     self._pool.check()
                 if attempt + 1 == attempts:
                     raise DatabaseUnavailable() from exc
-            except PoolTimeout as exc:
-                raise DatabaseUnavailable() from exc
-            except psycopg.Error as exc:
-                raise domain_error(exc) from exc
         raise AssertionError("unreachable")
 
     _auth_failed = False
@@ -256,16 +270,30 @@ class PostgresBookingStore:
             plans[day] = DayPlan(day, windows, closed_reason or plan.closed_reason, is_special or plan.is_special)
         return list(plans.values())
 
-    def bucket_states(
-        self, restaurant_id: UUID, service_date: date, start: datetime, end: datetime, exclude: UUID | None
-    ) -> list[BucketState]:
+    def special_days(self, restaurant_id: UUID, first: date, last: date) -> list[SpecialDay]:
         rows = self._all(
-            "SELECT extract(epoch FROM bucket), covers_present, parties_present, covers_starting,"
-            "       max_covers_present, max_parties_present, max_covers_starting"
-            "  FROM bucket_state_v1(%s, %s, fd_bucket_floor(%s), fd_bucket_ceil(%s), %s)",
-            [restaurant_id, service_date, start, end, exclude],
+            "SELECT starts_on, ends_on, closed, opens, closes, reason FROM special_days"
+            " WHERE restaurant_id = %s AND ends_on >= %s AND starts_on <= %s ORDER BY starts_on",
+            [restaurant_id, first, last],
         )
-        return [_bucket(list(r)) for r in rows]
+        return [SpecialDay(*row) for row in rows]
+
+    def bucket_states(
+        self, restaurant_id: UUID, spans: Sequence[tuple[date, datetime, datetime]], exclude: UUID | None
+    ) -> dict[date, list[BucketState]]:
+        if not spans:
+            return {}
+        rows = self._all(
+            "SELECT q.d, extract(epoch FROM b.bucket), b.covers_present, b.parties_present, b.covers_starting,"
+            "       b.max_covers_present, b.max_parties_present, b.max_covers_starting"
+            "  FROM unnest(%s::date[], %s::timestamptz[], %s::timestamptz[]) AS q(d, f, t)"
+            "  CROSS JOIN LATERAL bucket_state_v1(%s, q.d, fd_bucket_floor(q.f), fd_bucket_ceil(q.t), %s) AS b",
+            [[s[0] for s in spans], [s[1] for s in spans], [s[2] for s in spans], restaurant_id, exclude],
+        )
+        found: dict[date, list[BucketState]] = {}
+        for row in rows:
+            found.setdefault(row[0], []).append(_bucket(list(row[1:])))
+        return found
 
     def turn_minutes(self, restaurant_id: UUID, party_size: int) -> int:
         minutes = self._one("SELECT fd_turn_minutes_v1(%s, %s)", [restaurant_id, party_size])
@@ -340,6 +368,15 @@ class PostgresBookingStore:
             retry=hold_id is not None or idempotency_key is not None,
         )
         return _reservation(doc)
+
+    def add_special_day(self, restaurant_id: UUID, day: SpecialDay, *, actor: str, force: bool
+                        ) -> tuple[int, list[Reservation]]:
+        doc = self._one(
+            "SELECT add_special_day_v1(%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [restaurant_id, day.starts_on, day.ends_on, day.closed, day.opens, day.closes, day.reason, actor, force],
+            retry=False,
+        )
+        return int(doc["special_day_id"]), [_reservation(r) for r in doc["affected"]]
 
     def cancel(self, reservation_id: UUID, *, actor: str, reason: str) -> Reservation:
         return _reservation(self._one("SELECT cancel_reservation_v1(%s, %s, %s)", [reservation_id, actor, reason]))

@@ -22,9 +22,9 @@ import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from frontdesk.core import timeutil
 from frontdesk.core.errors import HoldsUnavailable
 from frontdesk.core.model import BucketState, Hold, Load, Slot
-from frontdesk.core import timeutil
 
 log = logging.getLogger(__name__)
 

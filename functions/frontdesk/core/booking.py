@@ -7,6 +7,7 @@ locked SQL path, so nothing is lost and nothing is oversold.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 from collections.abc import Iterable
@@ -32,8 +33,10 @@ from frontdesk.core.model import (
     Load,
     Reservation,
     Restaurant,
+    RestaurantOverview,
     Slot,
     SlotEvaluation,
+    SpecialDay,
 )
 from frontdesk.core.ports import BookingStore, Clock, HoldStore
 from frontdesk.core.timeutil import (
@@ -121,6 +124,16 @@ class BookingService:
 
     def get(self, reservation_id: UUID) -> Reservation:
         return self.store.get(reservation_id)
+
+    def overview(self, restaurant_key: str | UUID, days: int = 14) -> RestaurantOverview:
+        """The restaurant, its next ``days`` service dates from today (its wall clock) and the special
+        days within its booking horizon."""
+        restaurant = self.store.restaurant(restaurant_key)
+        today = to_local(self.clock.now(), restaurant.timezone).date()
+        plans = self.store.day_plans(restaurant.id, today, today + timedelta(days=days - 1))
+        specials = self.store.special_days(
+            restaurant.id, today, today + timedelta(days=restaurant.booking_horizon_days))
+        return RestaurantOverview(restaurant, tuple(plans), tuple(specials))
 
     def find_by_phone(self, restaurant_key: str | UUID, phone: str) -> list[Reservation]:
         restaurant = self.store.restaurant(restaurant_key)
@@ -242,46 +255,37 @@ class BookingService:
                         found.append(instant)
             return found
 
-        def feasible(day: date, candidates: list[datetime], limit: int) -> list[datetime]:
-            if not candidates:
-                return []
-            span_start, span_end = min(candidates), max(candidates) + turn
-            states = {s.bucket: s for s in self.store.bucket_states(
-                restaurant.id, day, floor_bucket(span_start), span_end, exclude)}
-            held = self._held_or_empty(restaurant.id, list(states))
-            chosen: list[datetime] = []
-            for candidate in candidates:
-                first = floor_bucket(candidate)
-                if all(
-                    b in states and states[b].admits(party_size, b == first, held.get(b, Load()))
-                    for b in buckets(candidate, candidate + turn)
-                ):
-                    chosen.append(candidate)
-                    if len(chosen) >= limit:
-                        break
-            return chosen
-
         same_day = [c for c in day_candidates(first_day) if c != start]
         same_day.sort(key=lambda c: (abs(c - start), c))
-        same = feasible(first_day, same_day, MAX_ALTERNATES)
-
-        later: list[datetime] = []
+        later_days: list[tuple[date, datetime]] = []
         for offset in range(1, NEXT_DAYS + 1):
-            if len(later) >= MAX_ALTERNATES:
-                break
             day = first_day + timedelta(days=offset)
             try:
                 wanted = local_to_utc(day + (local.date() - first_day), local.time(), tz)
             except InvalidRequest:
-                continue
+                continue  # inside a spring-forward gap that day
             if wanted in day_candidates(day):
-                later += feasible(day, [wanted], 1)
+                later_days.append((day, wanted))
 
-        picked = same[:SAME_DAY_FIRST] + later
-        picked = picked[:MAX_ALTERNATES]
-        if len(picked) < MAX_ALTERNATES:
-            picked = same[: SAME_DAY_FIRST + MAX_ALTERNATES - len(picked)] + later
-            picked = picked[:MAX_ALTERNATES]
+        # One query for every bucket any candidate touches, one Redis call for the holds on them.
+        spans = [(day, min(cs), max(cs) + turn) for day, cs in
+                 [(first_day, same_day), *[(d, [w]) for d, w in later_days]] if cs]
+        states = self.store.bucket_states(restaurant.id, spans, exclude)
+        held = self._held_or_empty(restaurant.id, sorted({s.bucket for day in states.values() for s in day}))
+        by_day = {day: {s.bucket: s for s in day_states} for day, day_states in states.items()}
+
+        def fits(day: date, candidate: datetime) -> bool:
+            by_bucket = by_day.get(day, {})
+            first = floor_bucket(candidate)
+            return all(
+                b in by_bucket and by_bucket[b].admits(party_size, b == first, held.get(b, Load()))
+                for b in buckets(candidate, candidate + turn)
+            )
+
+        same = [c for c in same_day if fits(first_day, c)][:MAX_ALTERNATES]
+        later = [w for d, w in later_days if fits(d, w)][:MAX_ALTERNATES]
+        # Same-day times lead; later days keep at least the places same-day times cannot fill.
+        picked = (same[: max(SAME_DAY_FIRST, MAX_ALTERNATES - len(later))] + later)[:MAX_ALTERNATES]
         return tuple(_alternate(c, tz) for c in picked)
 
     # -- writes -------------------------------------------------------------------------------------
@@ -413,11 +417,24 @@ class BookingService:
             if temporary is not None:
                 self._release_quietly(temporary)
 
+    # -- configuration --------------------------------------------------------------------------------
+
+    def add_special_day(
+        self, restaurant_key: str | UUID, day: SpecialDay, *, actor: str, force: bool = False
+    ) -> tuple[int, list[Reservation]]:
+        """Close or change the hours of a range of service dates. Returns the new special day's id and the
+        live bookings it strands; without ``force`` any stranded booking refuses the change
+        (WouldStrandBookings, listing them)."""
+        if day.ends_on < day.starts_on:
+            raise InvalidRequest("ends_on must not be before starts_on")
+        if day.closed == (day.opens is not None and day.closes is not None):
+            raise InvalidRequest("a special day is either closed, or open with both opens and closes")
+        restaurant = self.store.restaurant(restaurant_key)
+        return self.store.add_special_day(restaurant.id, day, actor=actor, force=force)
+
     def _release_quietly(self, hold: Hold) -> None:
-        try:
+        with contextlib.suppress(HoldsUnavailable):  # it expires by itself; PostgreSQL holds the truth
             self.holds.release(hold)
-        except HoldsUnavailable:
-            pass  # it expires by itself; PostgreSQL already holds the truth
 
 
 def _alternate(instant: datetime, tz: object) -> Alternate:

@@ -83,6 +83,16 @@ class InvalidStateTransition(FrontDeskError):
     code = "invalid_state"
 
 
+class WouldStrandBookings(FrontDeskError):
+    """The change would leave live bookings outside the hours; repeat it with force to apply it anyway."""
+
+    code = "would_strand_bookings"
+
+    def __init__(self, detail: str | None = None, affected: tuple[object, ...] = ()) -> None:
+        self.affected = affected
+        super().__init__(detail)
+
+
 class ServiceUnavailable(FrontDeskError):
     """A dependency is unavailable; try again shortly."""
 

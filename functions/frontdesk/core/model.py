@@ -169,3 +169,24 @@ class Reservation:
     updated_at: datetime
     cancelled_at: datetime | None = None
     replayed: bool = False
+
+
+@dataclass(frozen=True)
+class SpecialDay:
+    """A closure (blackout) or changed hours for the service dates starts_on..ends_on, inclusive."""
+
+    starts_on: date
+    ends_on: date
+    closed: bool
+    opens: time | None = None
+    closes: time | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class RestaurantOverview:
+    """What a caller may ask about: the restaurant, its next service dates and its upcoming special days."""
+
+    restaurant: Restaurant
+    days: tuple[DayPlan, ...]
+    special_days: tuple[SpecialDay, ...]

@@ -17,6 +17,7 @@ from frontdesk.core.model import (
     Reservation,
     Restaurant,
     SlotEvaluation,
+    SpecialDay,
 )
 
 
@@ -31,9 +32,13 @@ class BookingStore(Protocol):
 
     def day_plans(self, restaurant_id: UUID, first: date, last: date) -> list[DayPlan]: ...
 
+    def special_days(self, restaurant_id: UUID, first: date, last: date) -> list[SpecialDay]: ...
+
     def bucket_states(
-        self, restaurant_id: UUID, service_date: date, start: datetime, end: datetime, exclude: UUID | None
-    ) -> list[BucketState]: ...
+        self, restaurant_id: UUID, spans: Sequence[tuple[date, datetime, datetime]], exclude: UUID | None
+    ) -> dict[date, list[BucketState]]:
+        """Confirmed load and caps of every bucket in each (service date, start, end) span, in one read."""
+        ...
 
     def commit(
         self,
@@ -66,6 +71,10 @@ class BookingStore(Protocol):
         actor: str,
         enforce_notice: bool,
     ) -> Reservation: ...
+
+    def add_special_day(
+        self, restaurant_id: UUID, day: SpecialDay, *, actor: str, force: bool
+    ) -> tuple[int, list[Reservation]]: ...
 
     def get(self, reservation_id: UUID) -> Reservation: ...
 
