@@ -91,10 +91,10 @@ def booking_api(database: TestDatabase, redis_prefix: str) -> Iterator[object]:
     from dataclasses import dataclass
 
     import uvicorn
+
     from frontdesk.api.app import create_app
     from frontdesk.config import Settings
     from frontdesk.wiring import Services
-
     from tests.support.databases import REDIS_URL
 
     @dataclass(frozen=True)

@@ -52,6 +52,7 @@ def unique_name(kind: str) -> str:
 @dataclass
 class TestDatabase:
     name: str
+    __test__ = False  # not a test class, despite the name
 
     @property
     def admin_url(self) -> str:
