@@ -223,7 +223,13 @@ def _refusal(problem: BookingProblem, **extra: Any) -> dict[str, Any]:
     alts = _alternates(problem)
     message = problem_phrase(problem.reason, problem.status)
     if alts:
-        message += " I could offer " + ", or ".join(a["spoken"] for a in alts) + "."
+        dates = {a["date"] for a in alts}
+        if len(dates) == 1:  # same day: say the day once
+            times = [speak_time(a["time"]) for a in alts]
+            listed = ", ".join(times[:-1]) + " or " + times[-1] if len(times) > 1 else times[0]
+            message += f" I could offer {listed} on {speak_date(alts[0]['date'])}."
+        else:
+            message += " I could offer " + ", or ".join(a["spoken"] for a in alts) + "."
     return {"ok": False, "reason": problem.reason or "refused", "message": message, "alternates": alts, **extra}
 
 

@@ -41,8 +41,7 @@ def test_a_full_time_answers_with_the_reason_and_spoken_alternates() -> None:
     outputs, facts, _ = _run(FakeBookingApi(full_times={"19:00"}),
                              [("check_availability", {"date": "2026-12-05", "time": "19:00", "party_size": 4})])
     assert outputs[0]["available"] is False and outputs[0]["reason"] == "full"
-    assert outputs[0]["message"] == ("We're fully booked at that time. I could offer Saturday, December 5 at 8 PM, "
-                                     "or Saturday, December 5 at 9 PM.")
+    assert outputs[0]["message"] == "We're fully booked at that time. I could offer 8 PM or 9 PM on Saturday, December 5."
     assert facts.hold is None
 
 
