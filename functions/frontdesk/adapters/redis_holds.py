@@ -46,16 +46,21 @@ end
 # KEYS[1] hold key, KEYS[2..] bucket keys.
 # ARGV: now_ms, expires_ms, hold_id, party, hold_json, ttl_ms, then 7 per bucket:
 #       confirmed covers, confirmed parties, confirmed starting, cap covers, cap parties, cap starting, starting(0|1)
+# Returns {0} when any bucket is full, else {1, then held covers, parties, starting per bucket incl. this hold}.
 PLACE_SCRIPT = _SUM_BUCKET + """
 local now, party, ttl = tonumber(ARGV[1]), tonumber(ARGV[4]), tonumber(ARGV[6])
+local loads = {}
 for i = 2, #KEYS do
   local hc, hp, hs = held(KEYS[i], now)
   local a = 6 + (i - 2) * 7
   local cc, cp, cs = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
   local mc, mp, ms = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
-  if cc + hc + party > mc or cp + hp + 1 > mp or (ARGV[a + 7] == '1' and cs + hs + party > ms) then
-    return 0
+  local starting = ARGV[a + 7] == '1'
+  if cc + hc + party > mc or cp + hp + 1 > mp or (starting and cs + hs + party > ms) then
+    return {0}
   end
+  loads[#loads + 1] = hc + party; loads[#loads + 1] = hp + 1
+  loads[#loads + 1] = hs + (starting and party or 0)
 end
 for i = 2, #KEYS do
   local a = 6 + (i - 2) * 7
@@ -63,7 +68,7 @@ for i = 2, #KEYS do
   if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
 end
 redis.call('SET', KEYS[1], ARGV[5], 'PX', ttl)
-return 1
+return {1, unpack(loads)}
 """
 
 # KEYS: bucket keys. ARGV[1]: now_ms. Returns covers, parties, starting per bucket, flattened.
@@ -134,7 +139,7 @@ class RedisHoldStore:
 
     # -- HoldStore ----------------------------------------------------------------------------------
 
-    def place(self, hold: Hold, buckets: Sequence[BucketState]) -> bool:
+    def place(self, hold: Hold, buckets: Sequence[BucketState]) -> dict[datetime, Load] | None:
         slot = hold.slot
         first = timeutil.floor_bucket(slot.start)
         payload = json.dumps({
@@ -151,7 +156,11 @@ class RedisHoldStore:
                      state.confirmed.covers_starting, state.caps.max_covers_present,
                      state.caps.max_parties_present, state.caps.max_covers_starting,
                      1 if state.bucket == first else 0]
-        return bool(self._call(self._place, keys=keys, args=args))
+        result = self._call(self._place, keys=keys, args=args)
+        if not result or result[0] == 0:
+            return None
+        flat = result[1:]
+        return {state.bucket: Load(*flat[i * 3: i * 3 + 3]) for i, state in enumerate(buckets)}
 
     def held_loads(self, restaurant_id: UUID, buckets: Sequence[datetime]) -> dict[datetime, Load]:
         if not buckets:

@@ -186,12 +186,11 @@ class BookingService:
         except HoldsUnavailable:
             capacity = _capacity_left(evaluation.buckets, party_size, {})
             return HoldResult(slot, local_start, None, degraded=True, capacity=capacity)
-        if not held:
+        if held is None:
             raise self._unavailable(restaurant, start, party_size, channel, exclude, "full",
                                     "another caller is holding that time", slot.service_date)
-        loads = self._held_or_empty(restaurant.id, [s.bucket for s in evaluation.buckets])
         return HoldResult(slot, local_start, hold, degraded=False,
-                          capacity=_capacity_left(evaluation.buckets, 0, loads))
+                          capacity=_capacity_left(evaluation.buckets, 0, held))
 
     def _held_or_empty(self, restaurant_id: UUID, bucket_list: list[datetime]) -> dict[datetime, Load]:
         try:

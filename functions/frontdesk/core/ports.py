@@ -88,8 +88,9 @@ class BookingStore(Protocol):
 class HoldStore(Protocol):
     """Short-lived promises (Redis). Raises HoldsUnavailable when it cannot answer."""
 
-    def place(self, hold: Hold, buckets: Sequence[BucketState]) -> bool:
-        """Atomically add the hold if confirmed + held load plus this party fits every bucket."""
+    def place(self, hold: Hold, buckets: Sequence[BucketState]) -> dict[datetime, Load] | None:
+        """Atomically add the hold if confirmed + held load plus this party fits every bucket. Returns the
+        held load per bucket including this hold, or None when it did not fit."""
         ...
 
     def held_loads(self, restaurant_id: UUID, buckets: Sequence[datetime]) -> dict[datetime, Load]: ...
