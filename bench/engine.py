@@ -14,13 +14,13 @@ import os
 import random
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from datetime import date, time as wall, timedelta
+from datetime import date, timedelta
+from datetime import time as wall
 from pathlib import Path
 
 import psycopg

@@ -18,7 +18,8 @@ def test_every_on_call_diagnostic_query_runs_against_a_live_schema(
     if psql is None:
         pytest.fail("psql is required to check sql/diagnostics.sql")
     day = next_weekday(2)
-    booking.commit_slot("demo-bistro", SlotRequest(4, local_date=day, local_time=time(19)), Guest("Ana", "+12125550101"))
+    request = SlotRequest(4, local_date=day, local_time=time(19))
+    booking.commit_slot("demo-bistro", request, Guest("Ana", "+12125550101"))
     result = subprocess.run(
         [psql, database.admin_url, "-X", "-q", "-v", "slug=demo-bistro", "-v", f"day={day.isoformat()}",
          "-f", str(sql_dir() / "diagnostics.sql")],
