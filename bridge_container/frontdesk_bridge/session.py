@@ -58,6 +58,7 @@ from frontdesk_bridge.twilio_wire import (
     UnknownEvent,
     parse_inbound,
 )
+from frontdesk_bridge.wsio import ConnectionGone, send_texts
 from frontdesk_contract.call_record import CallOutcome, CallRecord, CallState
 from frontdesk_contract.stream_token import StreamTokenError, verify_stream_token
 
@@ -310,12 +311,10 @@ class CallSession:
 
     # -- model → Twilio ---------------------------------------------------------------------------
 
-    async def _send_twilio(self, frame: bytes) -> None:
-        from websockets.exceptions import ConnectionClosed
-
+    async def _send_twilio(self, *frames: bytes) -> None:
         try:
-            await self._ws.send(frame, text=True)
-        except ConnectionClosed as exc:
+            await send_texts(self._ws, *frames)
+        except ConnectionGone as exc:
             raise _TwilioGone from exc
 
     async def _model_loop(self) -> None:
@@ -343,8 +342,7 @@ class CallSession:
                         continue  # audio of an interrupted response still in flight: drop it
                     payload = event.payload  # type: ignore[attr-defined]
                     mark = playback.on_audio_sent(event.item_id, b64_decoded_len(payload))  # type: ignore[attr-defined]
-                    await self._send_twilio(frames.media(payload))
-                    await self._send_twilio(frames.mark(mark))
+                    await self._send_twilio(frames.media(payload), frames.mark(mark))
                     if rid not in self._responses_with_audio:
                         self._responses_with_audio.add(rid)
                         if self._speech_stopped_at is not None and self._metrics is not None:

@@ -31,6 +31,7 @@ from frontdesk_bridge.realtime.provider import (
     UnknownModelEvent,
 )
 from frontdesk_bridge.twilio_wire import is_base64
+from frontdesk_bridge.wsio import ConnectionGone, send_texts
 
 __all__ = ["IGNORED", "SERVER_EVENTS", "OpenAIRealtimeConnection", "OpenAIRealtimeProvider",
            "parse_server_event", "session_update_event"]
@@ -196,7 +197,10 @@ class OpenAIRealtimeConnection:
                 return event
 
     async def send_audio(self, payload: str) -> None:
-        await self._send(_APPEND_PREFIX + payload.encode("ascii") + _APPEND_SUFFIX)
+        try:
+            await send_texts(self._ws, _APPEND_PREFIX + payload.encode("ascii") + _APPEND_SUFFIX)
+        except ConnectionGone as exc:
+            raise ModelClosed(str(exc)) from exc
 
     async def send_function_output(self, call_id: str, output: str) -> None:
         await self._send_event({"type": "conversation.item.create",

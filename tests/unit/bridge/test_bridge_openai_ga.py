@@ -60,12 +60,28 @@ def test_errors_are_typed() -> None:
 
 
 class _RecordingWs:
+    """Stands in for a websockets connection: both the ``send()`` path and the Sans-I/O hot path."""
+
     def __init__(self) -> None:
+        from websockets.protocol import State
+
         self.frames: list[bytes] = []
+        self.protocol = self
+        self.transport = self
+        self.state = State.OPEN
 
     async def send(self, frame: bytes, text: bool = False) -> None:
         assert text is True  # the Realtime API takes text frames
         self.frames.append(frame)
+
+    def send_text(self, frame: bytes) -> None:
+        self.frames.append(frame)
+
+    def data_to_send(self) -> list[bytes]:
+        return []
+
+    def get_write_buffer_size(self) -> int:
+        return 0
 
 
 def test_every_client_event_the_adapter_sends_is_valid_ga_with_no_extra_fields() -> None:

@@ -1,0 +1,429 @@
+"""Load benchmark of one bridge process: N concurrent simulated calls streaming 50 frames/s both ways.
+
+    python bench/bridge_load.py                      # 25, 50, 100, 200 calls × 30 s (the full run)
+    python bench/bridge_load.py --calls 25,50 --duration 5   # a short run while developing
+
+Three processes per step, all on this machine (loopback only), each on its own event loop (uvloop):
+
+* the bridge — ``python -m frontdesk_bridge``, the production entry point, unmodified;
+* a fake Realtime model — answers ``session.update``, then streams one 160-byte µ-law delta every 20 ms
+  per call, interrupts each call every few seconds (``input_audio_buffer.speech_started`` then a new
+  response, as server VAD does), and timestamps what it receives;
+* a Twilio simulator — N callers sending 160-byte ``media`` frames every 20 ms on an absolute schedule,
+  echoing each ``mark`` once its 20 ms of audio has played and every pending mark at once on ``clear``.
+
+Every audio frame carries its send time (``CLOCK_MONOTONIC`` ns, shared by all processes) in its first
+8 bytes; the bridge forwards payloads unchanged, so the receiver computes relay latency per frame:
+Twilio → model (``media`` → ``input_audio_buffer.append``) and model → Twilio (delta → ``media``).
+Barge-in latency is reported twice: inside the bridge (``speech_started`` received → ``clear`` sent,
+from the bridge's own EMF ``BargeInLatency`` metric) and end to end (model sends ``speech_started`` →
+caller receives ``clear``, two socket hops included). CPU per call is the bridge process's user+system
+CPU over the measurement window divided by N. Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import multiprocessing as mp
+import os
+import re
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from array import array
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRET = "bench-secret"
+FRAME = 160
+FILL = b"\xff" * (FRAME - 8)
+BARGE_EVERY_S = 4.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _stamp() -> str:
+    return base64.b64encode(struct.pack(">Q", time.monotonic_ns()) + FILL).decode()
+
+
+def _sent_at(payload: str) -> int:
+    return int(struct.unpack(">Q", base64.b64decode(payload[:12])[:8])[0])
+
+
+def _use_uvloop() -> None:
+    import uvloop
+
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+# -- fake model process ----------------------------------------------------------------------------
+
+def model_process(port: int, window: tuple[int, int], out: Any) -> None:
+    _use_uvloop()
+    asyncio.run(_model_main(port, window, out))
+
+
+async def _model_main(port: int, window: tuple[int, int], out: Any) -> None:
+    import orjson
+    from websockets.asyncio.server import serve
+
+    inbound = array("I")  # Twilio → model latency, µs
+    barge_sent: dict[int, list[int]] = {}
+    start_ns, end_ns = window
+    counter = [0]
+
+    async def handle(ws: Any) -> None:
+        caller_idx = -1
+        streamer: asyncio.Task[None] | None = None
+
+        async def stream() -> None:
+            rid_n = 0
+            loop = asyncio.get_running_loop()
+            t0 = loop.time()
+            n = 0
+            next_barge = t0 + 1.0 + (caller_idx % 40) * (BARGE_EVERY_S / 40)
+            rid = "r0"
+            await ws.send(orjson.dumps({"type": "response.created", "event_id": "e",
+                                        "response": {"id": rid, "status": "in_progress"}}), text=True)
+            while True:
+                n += 1
+                delay = t0 + n * 0.020 - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                now = loop.time()
+                if now >= next_barge:
+                    next_barge += BARGE_EVERY_S
+                    t = time.monotonic_ns()
+                    if start_ns <= t <= end_ns:
+                        barge_sent.setdefault(caller_idx, []).append(t)
+                    await ws.send(b'{"type":"input_audio_buffer.speech_started","event_id":"e","audio_start_ms":0,'
+                                  b'"item_id":"u' + str(n).encode() + b'"}', text=True)
+                    await ws.send(orjson.dumps({"type": "response.done", "event_id": "e",
+                                                "response": {"id": rid, "status": "cancelled"}}), text=True)
+                    rid_n += 1
+                    rid = f"r{rid_n}"
+                    await ws.send(orjson.dumps({"type": "response.created", "event_id": "e",
+                                                "response": {"id": rid, "status": "in_progress"}}), text=True)
+                await ws.send(b'{"type":"response.output_audio.delta","event_id":"e","response_id":"' + rid.encode()
+                              + b'","item_id":"i' + rid.encode() + b'","output_index":0,"content_index":0,"delta":"'
+                              + _stamp().encode() + b'"}', text=True)
+
+        try:
+            async for raw in ws:
+                if raw.startswith('{"type":"input_audio_buffer.append"'):
+                    i = raw.index('"audio":"') + 9
+                    sent = _sent_at(raw[i:i + 16])
+                    if start_ns <= sent <= end_ns:
+                        inbound.append(min((time.monotonic_ns() - sent) // 1000, 4_000_000_000))
+                    continue
+                event = orjson.loads(raw)
+                etype = event.get("type")
+                if etype == "session.update":
+                    m = re.search(r"\+1555(\d{7})", event["session"].get("instructions", ""))
+                    caller_idx = int(m.group(1)) if m else counter[0]
+                    counter[0] += 1
+                    await ws.send(orjson.dumps({"type": "session.updated", "event_id": "e",
+                                                "session": {"type": "realtime"}}), text=True)
+                elif etype == "response.create" and streamer is None:
+                    streamer = asyncio.ensure_future(stream())
+        except Exception:  # noqa: BLE001, S110 - the bridge closed the call
+            pass
+        finally:
+            if streamer is not None:
+                streamer.cancel()
+
+    async with serve(handle, "127.0.0.1", port, compression=None, max_size=None, ping_interval=None):
+        out.put(("model-ready", None))
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, out_wait_stop, out)
+    out.put(("model", bytes(inbound), barge_sent))
+
+
+def out_wait_stop(out: Any) -> None:
+    # the parent flips a file flag; keeps the Queue one-way
+    flag = Path(os.environ["BENCH_STOP_FLAG"])
+    while not flag.exists():
+        time.sleep(0.1)
+
+
+# -- booking API stub (restaurant details only) ------------------------------------------------------
+
+def booking_process(port: int) -> None:
+    import http.server
+    import json
+
+    body = json.dumps({"id": "11111111-1111-4111-8111-111111111111", "slug": "bench", "name": "Bench Bistro",
+                       "timezone": "America/New_York", "phone": "+15550001111", "address": "1 Main St",
+                       "policies": {}, "max_party_size": 8, "hours": [], "special_days": []}).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+
+
+# -- Twilio simulator process -------------------------------------------------------------------------
+
+def twilio_process(url: str, calls: int, duration: float, window: tuple[int, int], out: Any) -> None:
+    _use_uvloop()
+    asyncio.run(_twilio_main(url, calls, duration, window, out))
+
+
+async def _twilio_main(url: str, calls: int, duration: float, window: tuple[int, int], out: Any) -> None:
+    import orjson
+    from websockets.asyncio.client import connect
+
+    sys.path.insert(0, str(ROOT / "bridge_container"))
+    from frontdesk_contract.stream_token import issue_stream_token
+
+    outbound = array("I")
+    clears: dict[int, list[int]] = {}
+    failures = [0]
+    start_ns, end_ns = window
+    rid = "11111111-1111-4111-8111-111111111111"
+
+    async def one_call(idx: int) -> None:
+        await asyncio.sleep(idx * 0.005)  # ramp
+        call_sid = f"CA{uuid.uuid4().hex}"
+        stream_sid = f"MZ{uuid.uuid4().hex}"
+        caller = f"+1555{idx:07d}"
+        try:
+            ws = await connect(url, compression=None, ping_interval=None, open_timeout=30, max_size=None)
+        except Exception:  # noqa: BLE001
+            failures[0] += 1
+            return
+        loop = asyncio.get_running_loop()
+        pending: dict[str, asyncio.TimerHandle] = {}
+        sid_b = stream_sid.encode()
+
+        async def send_quietly(frame: bytes) -> None:
+            try:
+                await ws.send(frame, text=True)
+            except Exception:  # noqa: BLE001, S110 - the call is over
+                pass
+
+        def echo(name: str) -> None:
+            pending.pop(name, None)
+            asyncio.ensure_future(send_quietly(b'{"event":"mark","streamSid":"' + sid_b + b'","mark":{"name":"'
+                                               + name.encode() + b'"}}'))
+
+        async def reader() -> None:
+            async for raw in ws:
+                if raw.startswith('{"event":"media"'):
+                    i = raw.index('"payload":"') + 11
+                    sent = _sent_at(raw[i:i + 16])
+                    if start_ns <= sent <= end_ns:
+                        outbound.append(min((time.monotonic_ns() - sent) // 1000, 4_000_000_000))
+                elif raw.startswith('{"event":"mark"'):
+                    name = orjson.loads(raw)["mark"]["name"]
+                    pending[name] = loop.call_later(0.020, echo, name)  # played after its 20 ms
+                elif raw.startswith('{"event":"clear"'):
+                    t = time.monotonic_ns()
+                    if start_ns <= t <= end_ns + 50_000_000:
+                        clears.setdefault(idx, []).append(t)
+                    for name, handle in list(pending.items()):
+                        handle.cancel()
+                        echo(name)
+
+        token = issue_stream_token(SECRET, rid, call_sid, caller, time.time(), 120)
+        await ws.send(orjson.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}).decode())
+        await ws.send(orjson.dumps({"event": "start", "sequenceNumber": "1", "streamSid": stream_sid, "start": {
+            "streamSid": stream_sid, "accountSid": "AC1", "callSid": call_sid, "tracks": ["inbound"],
+            "customParameters": {"token": token, "restaurant_id": rid, "caller": caller},
+            "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}}}).decode())
+        read_task = asyncio.ensure_future(reader())
+        t0 = loop.time()
+        n = 0
+        prefix = b'{"event":"media","sequenceNumber":"'
+        try:
+            while loop.time() - t0 < duration:
+                n += 1
+                delay = t0 + n * 0.020 - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                await ws.send(prefix + str(n + 1).encode() + b'","streamSid":"' + sid_b
+                              + b'","media":{"track":"inbound","chunk":"' + str(n).encode() + b'","timestamp":"'
+                              + str(n * 20).encode() + b'","payload":"' + _stamp().encode() + b'"}}', text=True)
+            await ws.send(orjson.dumps({"event": "stop", "sequenceNumber": str(n + 2), "streamSid": stream_sid,
+                                        "stop": {"accountSid": "AC1", "callSid": call_sid}}).decode())
+        except Exception:  # noqa: BLE001
+            failures[0] += 1
+        read_task.cancel()
+        await ws.close()
+
+    await asyncio.gather(*(one_call(i) for i in range(calls)))
+    out.put(("twilio", bytes(outbound), clears, failures[0]))
+
+
+# -- orchestration -----------------------------------------------------------------------------------
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def run_step(calls: int, duration: float, warmup: float, redis_url: str) -> dict[str, Any]:
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    model_port, bridge_port, booking_port = _free_port(), _free_port(), _free_port()
+    stop_flag = Path(tempfile.mkdtemp()) / "stop"
+    os.environ["BENCH_STOP_FLAG"] = str(stop_flag)
+    ramp = calls * 0.005 + 1.0
+    now = time.monotonic_ns()
+    start_ns = now + int((ramp + warmup + 2.0) * 1e9)
+    total = ramp + warmup + 2.0 + duration
+    end_ns = now + int((ramp + warmup + 2.0 + duration - 0.5) * 1e9)
+    window = (start_ns, end_ns)
+
+    booking = ctx.Process(target=booking_process, args=(booking_port,), daemon=True)
+    booking.start()
+    model = ctx.Process(target=model_process, args=(model_port, window, out), daemon=True)
+    model.start()
+    assert out.get(timeout=30)[0] == "model-ready"
+    prefix = f"fdbench-{uuid.uuid4().hex[:8]}:"
+    env = {**os.environ, "BRIDGE_HOST": "127.0.0.1", "BRIDGE_PORT": str(bridge_port), "OPENAI_API_KEY": "sk-bench",
+           "OPENAI_REALTIME_URL": f"ws://127.0.0.1:{model_port}/v1/realtime",
+           "BOOKING_API_URL": f"http://127.0.0.1:{booking_port}", "REDIS_URL": redis_url,
+           "REDIS_KEY_PREFIX": prefix, "STREAM_TOKEN_SECRET": SECRET, "TWILIO_ACCOUNT_SID": "AC1",
+           "TWILIO_AUTH_TOKEN": "x", "TWILIO_API_BASE_URL": "http://127.0.0.1:9", "LOG_LEVEL": "WARNING",
+           "MAX_CALL_SECONDS": "3600", "DRAIN_SECONDS": "5", "REALTIME_IDLE_TIMEOUT_MS": "30000"}
+    log = tempfile.NamedTemporaryFile(prefix="bridge-bench-", suffix=".log", delete=False)  # noqa: SIM115
+    profile = os.environ.get("BENCH_PROFILE")  # e.g. /tmp/bridge.prof: run the bridge under cProfile
+    command = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "frontdesk_bridge"] if profile else \
+        [sys.executable, "-m", "frontdesk_bridge"]
+    bridge = subprocess.Popen(command, env=env, stdout=log, stderr=log,
+                              cwd=str(ROOT))
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", bridge_port), timeout=0.2):
+                break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError("bridge did not start") from None
+            time.sleep(0.05)
+
+    sim = ctx.Process(target=twilio_process,
+                      args=(f"ws://127.0.0.1:{bridge_port}/ws/twilio-stream", calls, total, window, out), daemon=True)
+    sim.start()
+    time.sleep(max(0.0, (start_ns - time.monotonic_ns()) / 1e9))
+    cpu0, t0 = _cpu_seconds(bridge.pid), time.monotonic()
+    time.sleep(max(0.0, (end_ns - time.monotonic_ns()) / 1e9))
+    cpu1, t1 = _cpu_seconds(bridge.pid), time.monotonic()
+
+    results: dict[str, Any] = {}
+    got_twilio = False
+    while not got_twilio:
+        item = out.get(timeout=total + 120)
+        if item[0] == "twilio":
+            results["twilio"] = item
+            got_twilio = True
+    stop_flag.touch()
+    item = out.get(timeout=60)
+    results["model"] = item
+    sim.join(10)
+    model.join(10)
+    bridge.terminate()
+    try:
+        bridge.wait(15)
+    except subprocess.TimeoutExpired:
+        bridge.kill()
+    booking.terminate()
+    log.close()
+
+    inbound = [v / 1000 for v in array("I", results["model"][1])]
+    outbound = [v / 1000 for v in array("I", results["twilio"][1])]
+    barge_sent: dict[int, list[int]] = results["model"][2]
+    clears: dict[int, list[int]] = results["twilio"][2]
+    e2e: list[float] = []
+    no_clear = 0  # speech_started while nothing was unplayed: correctly, no clear
+    for idx, sent_times in barge_sent.items():
+        got = clears.get(idx, [])
+        for t in sent_times:
+            after = [c for c in got if t <= c <= t + 1_000_000_000]
+            if after:
+                e2e.append((after[0] - t) / 1e6)
+            else:
+                no_clear += 1
+    internal: list[float] = []
+    for line in Path(log.name).read_text().splitlines():
+        if '"BargeInLatency"' in line:
+            import json
+
+            try:
+                internal.extend(json.loads(line)["BargeInLatency"])
+            except (ValueError, KeyError):
+                pass
+    os.unlink(log.name)
+    return {
+        "calls": calls, "failures": results["twilio"][3],
+        "in_n": len(inbound), "in_p50": _pct(inbound, 0.5), "in_p99": _pct(inbound, 0.99),
+        "out_n": len(outbound), "out_p50": _pct(outbound, 0.5), "out_p99": _pct(outbound, 0.99),
+        "barge_internal_p50": _pct(internal, 0.5), "barge_internal_p99": _pct(internal, 0.99),
+        "barge_internal_n": len(internal),
+        "barge_e2e_p50": _pct(e2e, 0.5), "barge_e2e_p99": _pct(e2e, 0.99), "barge_e2e_n": len(e2e),
+        "barge_no_clear": no_clear,
+        "cpu_per_call_pct": (cpu1 - cpu0) / (t1 - t0) / calls * 100, "cpu_total_pct": (cpu1 - cpu0) / (t1 - t0) * 100,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--calls", default="25,50,100,200", help="comma-separated concurrent call counts")
+    parser.add_argument("--duration", type=float, default=30.0, help="measured seconds per step")
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    args = parser.parse_args()
+    steps = [int(n) for n in args.calls.split(",")]
+    print(f"bridge load: {os.cpu_count()} CPUs, python {sys.version.split()[0]}, {args.duration:.0f} s per step, "
+          "20 ms frames both ways, a barge-in every 4 s per call")
+    header = (f"{'calls':>5} | {'twilio→model p50/p99 ms':>24} | {'model→twilio p50/p99 ms':>24} | "
+              f"{'barge-in bridge p50/p99 ms':>27} | {'barge-in e2e p50/p99 ms':>24} | {'CPU/call':>8} | "
+              f"{'bridge CPU':>10} | fails")
+    print(header)
+    print("-" * len(header))
+    rows = []
+    for n in steps:
+        r = run_step(n, args.duration, args.warmup, args.redis_url)
+        rows.append(r)
+        print(f"{n:>5} | {r['in_p50']:>10.2f} / {r['in_p99']:>10.2f} | {r['out_p50']:>10.2f} / {r['out_p99']:>10.2f} | "
+              f"{r['barge_internal_p50']:>11.3f} / {r['barge_internal_p99']:>11.3f} | "
+              f"{r['barge_e2e_p50']:>10.2f} / {r['barge_e2e_p99']:>10.2f} | {r['cpu_per_call_pct']:>7.2f}% | "
+              f"{r['cpu_total_pct']:>9.1f}% | {r['failures']}", flush=True)
+    ok = [r["calls"] for r in rows if max(r["in_p99"], r["out_p99"]) < 20.0 and r["failures"] == 0]
+    print(f"largest N with p99 relay latency under 20 ms (one frame) in both directions: {max(ok) if ok else 'none'}")
+    for r in rows:
+        print(f"  {r['calls']} calls: {r['in_n'] + r['out_n']} frames timed; barge-ins: {r['barge_internal_n']} in the "
+              f"bridge, {r['barge_e2e_n']} end to end, {r['barge_no_clear']} with nothing unplayed (no clear needed)")
+
+
+if __name__ == "__main__":
+    main()
