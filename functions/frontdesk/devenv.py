@@ -136,11 +136,17 @@ def start_embedded_redis(root: Path, runner: _Runner) -> tuple[str, subprocess.P
     return f"redis://127.0.0.1:{DEV_REDIS_PORT}/0", proc
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_dev(api_port: int = 8000, with_bridge: bool = True) -> int:
     from frontdesk.db.migrate import migrate, seed
 
     root = Path.cwd() / ".dev"
     runner = _Runner(root)
+    # SIGTERM (a terminal closing, `timeout`, a supervisor) cleans up exactly like Ctrl-C.
+    signal.signal(signal.SIGTERM, _interrupt)
     children: list[subprocess.Popen[bytes]] = []
     embedded_pg = False
     try:
@@ -149,6 +155,8 @@ def run_dev(api_port: int = 8000, with_bridge: bool = True) -> int:
             print(f"starting embedded PostgreSQL on 127.0.0.1:{DEV_PG_PORT} (data in .dev/pg)")
             database_url = start_embedded_postgres(root, runner)
             embedded_pg = True
+        # Migrate as the URL's user; serve as least-privileged app_user where we own the server.
+        serve_url = database_url
         redis_url = os.environ.get("REDIS_URL", "")
         if not redis_url or not _reachable_redis(redis_url):
             print(f"starting embedded Valkey on 127.0.0.1:{DEV_REDIS_PORT}")
@@ -157,14 +165,16 @@ def run_dev(api_port: int = 8000, with_bridge: bool = True) -> int:
 
         applied = migrate(database_url)
         seed(database_url)
+        if embedded_pg:
+            serve_url = database_url.replace("postgresql://postgres@", "postgresql://app_user@", 1)
         print(f"database ready ({len(applied)} migrations applied now); Demo Bistro seeded")
 
-        env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "STAGE": "dev",
+        env = {**os.environ, "DATABASE_URL": serve_url, "REDIS_URL": redis_url, "STAGE": "dev",
                "BOOKING_API_URL": f"http://127.0.0.1:{api_port}"}
         env.setdefault("STREAM_TOKEN_SECRET", "dev-only-stream-token-secret")
         exe = shutil.which("frontdesk") or sys.argv[0]
         children.append(subprocess.Popen([exe, "serve", "--port", str(api_port)], env=env))
-        print(f"API on http://127.0.0.1:{api_port}/api/v1 (docs at /docs)")
+        print(f"API on http://127.0.0.1:{api_port}/api/v1 (docs at /api/v1/docs)")
         if with_bridge:
             try:
                 import frontdesk_bridge.server  # noqa: F401
