@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import multiprocessing as mp
 import os
 import re
@@ -41,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SECRET = "bench-secret"
+SECRET = "bench-secret"  # noqa: S105 - signs throwaway stream tokens on loopback
 FRAME = 160
 FILL = b"\xff" * (FRAME - 8)
 BARGE_EVERY_S = 4.0
@@ -137,7 +138,7 @@ async def _model_main(port: int, window: tuple[int, int], out: Any) -> None:
                                                 "session": {"type": "realtime"}}), text=True)
                 elif etype == "response.create" and streamer is None:
                     streamer = asyncio.ensure_future(stream())
-        except Exception:  # noqa: BLE001, S110 - the bridge closed the call
+        except Exception:  # noqa: S110 - the bridge closed the call
             pass
         finally:
             if streamer is not None:
@@ -170,7 +171,7 @@ def booking_process(port: int) -> None:
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -210,7 +211,7 @@ async def _twilio_main(url: str, calls: int, duration: float, window: tuple[int,
         caller = f"+1555{idx:07d}"
         try:
             ws = await connect(url, compression=None, ping_interval=None, open_timeout=30, max_size=None)
-        except Exception:  # noqa: BLE001
+        except Exception:
             failures[0] += 1
             return
         loop = asyncio.get_running_loop()
@@ -218,15 +219,17 @@ async def _twilio_main(url: str, calls: int, duration: float, window: tuple[int,
         sid_b = stream_sid.encode()
 
         async def send_quietly(frame: bytes) -> None:
-            try:
+            with contextlib.suppress(Exception):  # the call is over
                 await ws.send(frame, text=True)
-            except Exception:  # noqa: BLE001, S110 - the call is over
-                pass
+
+        echoes: set[asyncio.Task[None]] = set()
 
         def echo(name: str) -> None:
             pending.pop(name, None)
-            asyncio.ensure_future(send_quietly(b'{"event":"mark","streamSid":"' + sid_b + b'","mark":{"name":"'
+            task = asyncio.ensure_future(send_quietly(b'{"event":"mark","streamSid":"' + sid_b + b'","mark":{"name":"'
                                                + name.encode() + b'"}}'))
+            echoes.add(task)
+            task.add_done_callback(echoes.discard)
 
         async def reader() -> None:
             async for raw in ws:
@@ -267,7 +270,7 @@ async def _twilio_main(url: str, calls: int, duration: float, window: tuple[int,
                               + str(n * 20).encode() + b'","payload":"' + _stamp().encode() + b'"}}', text=True)
             await ws.send(orjson.dumps({"event": "stop", "sequenceNumber": str(n + 2), "streamSid": stream_sid,
                                         "stop": {"accountSid": "AC1", "callSid": call_sid}}).decode())
-        except Exception:  # noqa: BLE001
+        except Exception:
             failures[0] += 1
         read_task.cancel()
         await ws.close()
@@ -378,10 +381,8 @@ def run_step(calls: int, duration: float, warmup: float, redis_url: str) -> dict
         if '"BargeInLatency"' in line:
             import json
 
-            try:
+            with contextlib.suppress(ValueError, KeyError):
                 internal.extend(json.loads(line)["BargeInLatency"])
-            except (ValueError, KeyError):
-                pass
     os.unlink(log.name)
     return {
         "calls": calls, "failures": results["twilio"][3],

@@ -94,7 +94,7 @@ class BookingApi:
         return body
 
     async def get_restaurant(self, slug_or_id: str) -> dict[str, Any]:
-        return await self._request("GET", f"/api/v1/restaurants/{quote(slug_or_id, safe='')}")  # type: ignore[no-any-return]
+        return await self._request("GET", f"/api/v1/restaurants/{quote(slug_or_id, safe='')}")
 
     async def check_availability(self, restaurant_id: str, local_date: str, local_time: str, party_size: int,
                                  caller_phone: str | None) -> dict[str, Any]:
@@ -102,10 +102,10 @@ class BookingApi:
                                 "local_time": local_time, "party_size": party_size}
         if caller_phone:
             body["caller_phone"] = caller_phone
-        return await self._request("POST", "/api/v1/availability/check", json=body)  # type: ignore[no-any-return]
+        return await self._request("POST", "/api/v1/availability/check", json=body)
 
     async def commit(self, body: dict[str, Any]) -> dict[str, Any]:
-        return await self._request("POST", "/api/v1/reservations/commit", json=body)  # type: ignore[no-any-return]
+        return await self._request("POST", "/api/v1/reservations/commit", json=body)
 
     async def find_reservations(self, restaurant_id: str, phone: str) -> list[dict[str, Any]]:
         body = await self._request("GET", "/api/v1/reservations",
@@ -114,9 +114,9 @@ class BookingApi:
         return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
 
     async def cancel(self, reservation_id: str) -> dict[str, Any]:
-        return await self._request(  # type: ignore[no-any-return]
+        return await self._request(
             "POST", f"/api/v1/reservations/{quote(reservation_id, safe='')}/cancel")
 
     async def modify(self, reservation_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-        return await self._request(  # type: ignore[no-any-return]
+        return await self._request(
             "PATCH", f"/api/v1/reservations/{quote(reservation_id, safe='')}", json=changes)

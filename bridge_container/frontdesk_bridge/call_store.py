@@ -6,6 +6,7 @@ cannot be written, ``/twilio/after-stream`` finds none and dials the failover nu
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Protocol
 
@@ -61,7 +62,7 @@ class RedisCallStore:
         try:
             await self._redis.set(call_record_key(call_sid, self._prefix), encode_call_record(record),
                                   ex=RECORD_TTL_SECONDS)
-        except Exception as exc:  # noqa: BLE001 - any Redis failure is survivable
+        except Exception as exc:
             log.warning("call record not saved", extra={"call_sid": call_sid, "error": type(exc).__name__})
             return False
         return True
@@ -69,7 +70,7 @@ class RedisCallStore:
     async def load(self, call_sid: str) -> CallRecord | None:
         try:
             raw = await self._redis.get(call_record_key(call_sid, self._prefix))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.warning("call record not loaded", extra={"call_sid": call_sid, "error": type(exc).__name__})
             return None
         if raw is None:
@@ -81,7 +82,5 @@ class RedisCallStore:
             return None
 
     async def aclose(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             await self._redis.aclose()
-        except Exception:  # noqa: BLE001, S110
-            pass

@@ -11,7 +11,7 @@ def main() -> int:
 
     port = BridgeSettings().bridge_port
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:  # noqa: S310
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
             return 0 if resp.status == 200 else 1
     except OSError:
         return 1

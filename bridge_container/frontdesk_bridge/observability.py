@@ -83,5 +83,5 @@ class CallMetrics:
                 by_outcome.add_metadata(key="call_sid", value=self._call_sid)
                 by_outcome.add_metric(name="CallOutcome", unit=MetricUnit.Count, value=1)
                 by_outcome.flush_metrics()
-        except Exception:  # noqa: BLE001 - metrics must never break a call's teardown
+        except Exception:
             logging.getLogger("frontdesk_bridge.metrics").warning("metrics flush failed", exc_info=True)

@@ -35,7 +35,7 @@ class BargeIn:
 
 
 class PlaybackTracker:
-    __slots__ = ("_idle", "_pending", "_played", "_seq", "_sent")
+    __slots__ = ("_idle", "_pending", "_played", "_sent", "_seq")
 
     def __init__(self) -> None:
         self._seq = 0

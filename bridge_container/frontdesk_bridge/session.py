@@ -38,7 +38,6 @@ from frontdesk_bridge.realtime.provider import (
     ResponseCreated,
     ResponseDone,
     SessionConfig,
-    SessionReady,
     SpeechStarted,
     SpeechStopped,
     UnknownModelEvent,
@@ -62,9 +61,12 @@ from frontdesk_bridge.wsio import ConnectionGone, send_texts
 from frontdesk_contract.call_record import CallOutcome, CallRecord, CallState
 from frontdesk_contract.stream_token import StreamTokenError, verify_stream_token
 
-__all__ = ["BridgeDeps", "CallSession", "Ending", "EndKind", "Phase"]
+__all__ = ["BridgeDeps", "CallSession", "EndKind", "Ending", "Phase"]
 
 log = logging.getLogger("frontdesk_bridge.session")
+
+# A response.create unanswered for this long is treated as lost (never wait on it forever).
+_REQUEST_STALE_S = 5.0
 
 # Websocket close codes we use towards Twilio.
 CLOSE_NORMAL = 1000
@@ -137,7 +139,9 @@ class CallSession:
         self._started_at = time.monotonic()
         # response bookkeeping: never two active responses, never run a cancelled response's tools
         self._active_response: str | None = None
-        self._response_requested = False
+        self._requested_at: float | None = None  # monotonic time of our unanswered response.create
+        self._responses_idle = asyncio.Event()  # no response active or requested
+        self._responses_idle.set()
         self._want_response = False
         self._cancelled: set[str] = set()
         self._responses_with_audio: set[str] = set()
@@ -254,7 +258,7 @@ class CallSession:
         self._config = SessionConfig(instructions=instructions, voice=self._s.realtime_voice,
                                      tools=TOOL_SPECS, idle_timeout_ms=self._s.realtime_idle_timeout_ms)
         try:
-            self._model = await self._deps.provider.connect(self._config, timeout=self._s.model_reconnect_seconds)
+            self._model = await self._deps.provider.connect(self._config, open_timeout=self._s.model_reconnect_seconds)
         except ModelClosed as exc:
             self._log.error("model session could not be opened", extra={"error": str(exc)[:200]})
             self._spawn(self._twilio_loop(), "twilio")
@@ -288,10 +292,8 @@ class CallSession:
             if cls is Media:
                 model = self._model
                 if model is not None and self.phase is Phase.ACTIVE:
-                    try:
+                    with contextlib.suppress(ModelClosed):  # the model loop notices and reconnects
                         await model.send_audio(msg.payload)  # type: ignore[attr-defined]
-                    except ModelClosed:
-                        pass  # the model loop notices and reconnects
             elif cls is Mark:
                 playback.on_mark_echo(msg.name)  # type: ignore[attr-defined]
             elif cls is Dtmf:
@@ -328,6 +330,7 @@ class CallSession:
                 event = await model.recv()
             except ModelClosed as exc:
                 if self.phase not in (Phase.ACTIVE, Phase.CONNECTING_MODEL):
+                    self._set_response(None, None)  # nothing more will come from this model
                     return
                 self._log.warning("model connection lost", extra={"error": str(exc)[:200]})
                 if await self._reconnect():
@@ -353,8 +356,7 @@ class CallSession:
                 elif cls is SpeechStopped:
                     self._speech_stopped_at = time.perf_counter()
                 elif cls is ResponseCreated:
-                    self._active_response = event.response_id  # type: ignore[attr-defined]
-                    self._response_requested = False
+                    self._set_response(event.response_id, None)  # type: ignore[attr-defined]
                 elif cls is ResponseDone:
                     await self._on_response_done(event)  # type: ignore[arg-type]
                 elif cls is FunctionCallDone:
@@ -368,7 +370,7 @@ class CallSession:
                     self._log.warning("model error", extra={"code": event.code,  # type: ignore[attr-defined]
                                                             "error": event.message})  # type: ignore[attr-defined]
                     if event.code == "conversation_already_has_active_response":  # type: ignore[attr-defined]
-                        self._response_requested = False
+                        self._set_response(self._active_response, None)
                 elif cls is UnknownModelEvent:
                     self._note_unknown(f"model:{event.type}", event.detail)  # type: ignore[attr-defined]
                 # SessionReady: nothing to do (we already asked for the greeting)
@@ -399,7 +401,7 @@ class CallSession:
     async def _on_response_done(self, event: ResponseDone) -> None:
         rid = event.response_id
         if rid == self._active_response:
-            self._active_response = None
+            self._set_response(None, self._requested_at)
         if event.status == "cancelled":
             self._cancelled.add(rid)
         tasks = self._pending_tools.pop(rid, None)
@@ -458,14 +460,23 @@ class CallSession:
 
     async def _request_response(self, instructions: str | None = None) -> None:
         """Ask for a response unless one is active or already requested (then ask after it ends)."""
-        if self._active_response is not None or self._response_requested:
+        requested = self._requested_at is not None and time.monotonic() - self._requested_at < _REQUEST_STALE_S
+        if self._active_response is not None or requested:
             self._want_response = True
             return
         model = self._model
         if model is None:
             return
-        self._response_requested = True
+        self._set_response(self._active_response, time.monotonic())
         await model.create_response(instructions)
+
+    def _set_response(self, active: str | None, requested_at: float | None) -> None:
+        self._active_response = active
+        self._requested_at = requested_at
+        if active is None and requested_at is None:
+            self._responses_idle.set()
+        else:
+            self._responses_idle.clear()
 
     # -- model reconnect --------------------------------------------------------------------------
 
@@ -478,15 +489,14 @@ class CallSession:
         # tool calls in flight finish (their effects land in the facts) but their results belong to the
         # old model session: the resumed one learns them from the summary instead
         self._pending_tools.clear()
-        self._active_response = None
-        self._response_requested = False
+        self._set_response(None, None)
         self._want_response = False
         if self._metrics is not None:
             self._metrics.count("ModelReconnect")
         t0 = time.monotonic()
         try:
             model = await asyncio.wait_for(
-                self._deps.provider.connect(self._config, timeout=self._s.model_reconnect_seconds),
+                self._deps.provider.connect(self._config, open_timeout=self._s.model_reconnect_seconds),
                 timeout=self._s.model_reconnect_seconds)
         except (ModelClosed, TimeoutError) as exc:
             self._log.error("model reconnect failed", extra={"error": str(exc)[:200]})
@@ -602,8 +612,7 @@ class CallSession:
 
         async def drained() -> None:
             if after_responses:  # the goodbye may still be generating
-                while (self._active_response is not None or self._response_requested) and self._model:
-                    await asyncio.sleep(0.02)
+                await self._responses_idle.wait()
             await self._playback.wait_played()
 
         with contextlib.suppress(TimeoutError):

@@ -257,7 +257,7 @@ class ToolExecutor:
         except (orjson.JSONDecodeError, ValueError):
             return ToolResult({"ok": False, "message": "I didn't catch the details; please ask again."})
         try:
-            return await handler(args)  # type: ignore[no-any-return]
+            return await handler(args)
         except ValidationError as exc:
             fields = ", ".join(sorted({str(e["loc"][0]) for e in exc.errors() if e.get("loc")}))
             return ToolResult({"ok": False, "message": f"Some details were missing or unclear: {fields}. "
@@ -391,7 +391,7 @@ class ToolExecutor:
             changes["local_date"] = a.date
         if a.time:
             changes["local_time"] = a.time
-        if a.date and not a.time or a.time and not a.date:
+        if (a.date and not a.time) or (a.time and not a.date):
             # the API takes local date and time together; fill the missing half from what we know
             current = await self._current(a.reservation_id)
             changes.setdefault("local_date", current.get("local_date"))

@@ -179,7 +179,7 @@ def parse_inbound(raw: bytes | str) -> TwilioMessage:
     if cls is None:
         return UnknownEvent(name=event[:64])
     try:
-        return cls.from_wire(obj)  # type: ignore[no-any-return]
+        return cls.from_wire(obj)
     except (TypeError, ValueError, AttributeError) as exc:
         if isinstance(exc, TwilioWireError):
             raise

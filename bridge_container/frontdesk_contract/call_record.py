@@ -141,8 +141,11 @@ def decode_call_record(raw: bytes | str) -> CallRecord:
         raise CallRecordError("call record is not JSON") from exc
     if not isinstance(obj, dict):
         raise CallRecordError("call record is not an object")
+    state_raw = obj.get("state")
+    if not isinstance(state_raw, str):
+        raise CallRecordError("state must be a string")
     try:
-        state = CallState(obj.get("state"))
+        state = CallState(state_raw)
         outcome_raw = obj.get("outcome")
         outcome = CallOutcome(outcome_raw) if outcome_raw is not None else None
     except ValueError as exc:

@@ -138,8 +138,8 @@ class BridgeHarness:
     async def record(self, call_sid: str) -> Any:
         return await self.store.load(call_sid)
 
-    async def wait_record(self, call_sid: str, predicate: Any, timeout: float = 5.0) -> Any:
-        deadline = time.monotonic() + timeout
+    async def wait_record(self, call_sid: str, predicate: Any, within: float = 5.0) -> Any:
+        deadline = time.monotonic() + within
         while True:
             record = await self.store.load(call_sid)
             if record is not None and predicate(record):
@@ -147,13 +147,6 @@ class BridgeHarness:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"call record never matched: {record}")
             await asyncio.sleep(0.02)
-
-    async def wait_sessions_closed(self, timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
-        while self.bridge.sessions:
-            if time.monotonic() > deadline:
-                raise TimeoutError("bridge sessions still open")
-            await asyncio.sleep(0.01)
 
 
 def run(coro: Any, timeout: float = 30.0) -> Any:

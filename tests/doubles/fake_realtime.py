@@ -60,6 +60,7 @@ class FakeRealtimeSession:
         self.events: list[dict[str, Any]] = []  # every valid client event except appends
         self.event_times: list[float] = []  # monotonic arrival time of each entry in ``events``
         self.appends = 0
+        self._appended = asyncio.Event()
         self.append_payloads: list[str] = []
         self.violations: list[str] = []
         self.closed = asyncio.Event()
@@ -96,6 +97,7 @@ class FakeRealtimeSession:
         if etype == "input_audio_buffer.append" and isinstance(event, dict) and set(event) == {"type", "audio"} \
                 and isinstance(event["audio"], str):
             self.appends += 1  # the hot path: same strictness as below, without pydantic per frame
+            self._appended.set()
             if self.keep_payloads:
                 self.append_payloads.append(event["audio"])
             hook = self.server.on_append
@@ -142,7 +144,7 @@ class FakeRealtimeSession:
         return [e for e in self.events if e.get("type") == etype]
 
     async def wait_for(self, etype: str, predicate: Callable[[dict[str, Any]], bool] | None = None,
-                       count: int = 1, timeout: float = 5.0) -> dict[str, Any]:
+                       count: int = 1, within: float = 5.0) -> dict[str, Any]:
         """Wait until ``count`` events of ``etype`` (matching ``predicate``) were received; return the last."""
         async def ready() -> dict[str, Any]:
             async with self._changed:
@@ -153,13 +155,14 @@ class FakeRealtimeSession:
                     if self.closed.is_set():
                         raise ConnectionError(f"model socket closed before {etype}")
                     await self._changed.wait()
-        return await asyncio.wait_for(ready(), timeout)
+        return await asyncio.wait_for(ready(), within)
 
-    async def wait_appends(self, n: int, timeout: float = 5.0) -> None:
+    async def wait_appends(self, n: int, within: float = 5.0) -> None:
         async def ready() -> None:
             while self.appends < n:
-                await asyncio.sleep(0.005)
-        await asyncio.wait_for(ready(), timeout)
+                self._appended.clear()
+                await self._appended.wait()
+        await asyncio.wait_for(ready(), within)
 
     # -- scripting the server side -----------------------------------------------------------------
 
@@ -338,7 +341,7 @@ class FakeRealtimeServer:
         self.url = f"ws://127.0.0.1:{port}/v1/realtime"
         return self.url
 
-    async def next_session(self, index: int | None = None, timeout: float = 5.0) -> FakeRealtimeSession:
+    async def next_session(self, index: int | None = None, within: float = 5.0) -> FakeRealtimeSession:
         """The ``index``-th session (default: the next one not yet returned)."""
         if index is None:
             want, self._cursor = self._cursor, self._cursor + 1
@@ -350,7 +353,7 @@ class FakeRealtimeServer:
                 while len(self.sessions) <= want:
                     await self._new.wait()
                 return self.sessions[want]
-        return await asyncio.wait_for(ready(), timeout)
+        return await asyncio.wait_for(ready(), within)
 
     async def close(self) -> None:
         if self._server is not None:

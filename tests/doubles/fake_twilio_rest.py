@@ -76,6 +76,7 @@ class FakeTwilioRest:
         self._server: HttpServer | None = None
         self._failure: _Failure | None = None
         self._changed = asyncio.Condition()
+        self._reactions: list[asyncio.Task[None]] = []
 
     def fail_next(self, times: int = 1, status: int = 500) -> None:
         self._failure = _Failure(status=status, remaining=times)
@@ -138,7 +139,7 @@ class FakeTwilioRest:
                 async with self._changed:
                     self._changed.notify_all()
                 if self.on_call_update is not None:
-                    asyncio.ensure_future(self.on_call_update(update))
+                    self._reactions.append(asyncio.ensure_future(self.on_call_update(update)))
                 status = "completed" if form.get("Status") == "completed" else "in-progress"
             elif method == "GET":
                 status = "in-progress"
@@ -159,10 +160,10 @@ class FakeTwilioRest:
                          "status": "queued"}
         return 404, {"code": 20404, "message": "Not found", "status": 404}
 
-    async def wait_for_update(self, count: int = 1, timeout: float = 5.0) -> CallUpdate:
+    async def wait_for_update(self, count: int = 1, within: float = 5.0) -> CallUpdate:
         async def ready() -> CallUpdate:
             async with self._changed:
                 while len(self.call_updates) < count:
                     await self._changed.wait()
                 return self.call_updates[count - 1]
-        return await asyncio.wait_for(ready(), timeout)
+        return await asyncio.wait_for(ready(), within)

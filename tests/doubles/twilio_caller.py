@@ -49,6 +49,7 @@ class TwilioCaller:
         self.first_media_at: float | None = None
         # playback
         self.played_bytes = 0
+        self._played = asyncio.Event()
         self.echoed: list[str] = []
         self._queue: deque[tuple[str, Any]] = deque()
         self._queue_event = asyncio.Event()
@@ -135,7 +136,7 @@ class TwilioCaller:
                     await asyncio.sleep(delay)
             try:
                 await self.send_frame(audio[i:i + FRAME_BYTES].ljust(FRAME_BYTES, b"\xff"))
-            except Exception:  # noqa: BLE001 - the bridge closed the stream
+            except Exception:
                 break
             n += 1
         return n
@@ -218,7 +219,7 @@ class TwilioCaller:
             self._queue.clear()
             self._clear_event.set()
             for name in pending:  # Twilio echoes every pending mark at once
-                asyncio.ensure_future(self._echo(name))
+                self._tasks.append(asyncio.ensure_future(self._echo(name)))
         else:
             self.violations.append(f"unknown outbound event {event!r}")
 
@@ -245,24 +246,26 @@ class TwilioCaller:
                 if self._clear_event.is_set():
                     continue  # cut off mid-chunk: not played
             self.played_bytes += value
+            self._played.set()
 
     # -- waiting ----------------------------------------------------------------------------------
 
-    async def wait_until(self, predicate: Any, timeout: float = 5.0) -> None:
+    async def wait_until(self, predicate: Any, within: float = 5.0) -> None:
         async def ready() -> None:
             async with self._changed:
                 while not predicate():
                     await self._changed.wait()
-        await asyncio.wait_for(ready(), timeout)
+        await asyncio.wait_for(ready(), within)
 
-    async def wait_media(self, nbytes: int = 1, timeout: float = 5.0) -> None:
-        await self.wait_until(lambda: self.media_bytes >= nbytes, timeout)
+    async def wait_media(self, nbytes: int = 1, within: float = 5.0) -> None:
+        await self.wait_until(lambda: self.media_bytes >= nbytes, within)
 
-    async def wait_closed(self, timeout: float = 5.0) -> None:
-        await asyncio.wait_for(self.closed.wait(), timeout)
+    async def wait_closed(self, within: float = 5.0) -> None:
+        await asyncio.wait_for(self.closed.wait(), within)
 
-    async def wait_played(self, nbytes: int, timeout: float = 5.0) -> None:
+    async def wait_played(self, nbytes: int, within: float = 5.0) -> None:
         async def ready() -> None:
             while self.played_bytes < nbytes:
-                await asyncio.sleep(0.005)
-        await asyncio.wait_for(ready(), timeout)
+                self._played.clear()
+                await self._played.wait()
+        await asyncio.wait_for(ready(), within)

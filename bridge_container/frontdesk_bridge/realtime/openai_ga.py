@@ -9,6 +9,7 @@ The hot frame (``input_audio_buffer.append``) is a byte concatenation around the
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -227,10 +228,8 @@ class OpenAIRealtimeConnection:
         await self._send_event(session_update_event(config))
 
     async def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # closing a dead socket must never raise
             await self._ws.close()
-        except Exception:  # noqa: BLE001, S110 - closing a dead socket must never raise
-            pass
 
 
 class OpenAIRealtimeProvider:
@@ -238,14 +237,14 @@ class OpenAIRealtimeProvider:
         self._url = f"{url}{'&' if '?' in url else '?'}model={quote(model)}"
         self._api_key = api_key
 
-    async def connect(self, config: SessionConfig, timeout: float) -> OpenAIRealtimeConnection:
+    async def connect(self, config: SessionConfig, open_timeout: float) -> OpenAIRealtimeConnection:
         from websockets.asyncio.client import connect
 
         try:
             ws = await connect(
                 self._url,
                 additional_headers={"Authorization": f"Bearer {self._api_key}"},
-                open_timeout=timeout,
+                open_timeout=open_timeout,
                 close_timeout=1,
                 compression=None,
                 max_size=8 * 1024 * 1024,

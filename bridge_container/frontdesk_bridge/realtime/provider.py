@@ -136,6 +136,6 @@ class ModelConnection(Protocol):
 
 
 class ModelProvider(Protocol):
-    async def connect(self, config: SessionConfig, timeout: float) -> ModelConnection:
+    async def connect(self, config: SessionConfig, open_timeout: float) -> ModelConnection:
         """Open a session configured with ``config``; raise :class:`ModelClosed` on failure."""
         ...

@@ -25,8 +25,9 @@ def test_the_caller_simulator_echoes_marks_after_playback_and_all_at_once_on_cle
 
         async def bridge(ws) -> None:  # type: ignore[no-untyped-def]
             payload = base64.b64encode(b"\xff" * 800).decode()  # 100 ms
+            media = orjson.dumps({"event": "media", "streamSid": "MZ1", "media": {"payload": payload}}).decode()
             for i in range(3):
-                await ws.send(orjson.dumps({"event": "media", "streamSid": "MZ1", "media": {"payload": payload}}).decode())
+                await ws.send(media)
                 await ws.send(orjson.dumps({"event": "mark", "streamSid": "MZ1", "mark": {"name": f"m{i}"}}).decode())
             async for raw in ws:
                 msg = orjson.loads(raw)

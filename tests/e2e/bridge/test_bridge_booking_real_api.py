@@ -50,7 +50,7 @@ def test_a_caller_books_a_table_from_the_greeting_to_a_confirmed_row_in_the_data
             assert booked["booked"] is True, booked
             goodbye = agent_greeting()[:1600]
             await model.respond(goodbye, function_call=("end_call", {}))
-            update = await h.twilio.wait_for_update(timeout=10)
+            update = await h.twilio.wait_for_update(within=10)
             assert update.status == "completed"
             record = await h.wait_record(caller.call_sid, lambda r: r.state is not CallState.ACTIVE)
             assert (record.state, record.outcome) == (CallState.COMPLETED, CallOutcome.BOOKED)

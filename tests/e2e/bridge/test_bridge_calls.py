@@ -96,7 +96,7 @@ def test_a_tool_call_arriving_while_audio_is_still_playing_runs_without_cutting_
             assert played_when_answered < len(speech)  # the tool ran while the audio was playing
             assert output["item"]["call_id"] == result["call_id"]
             assert model.outputs()[0]["available"] is True
-            await caller.wait_played(len(speech), timeout=3)
+            await caller.wait_played(len(speech), within=3)
             assert caller.clears == []
             assert len(model.of_type("response.create")) == 2  # greeting + exactly one after the tool
             # the function output came before the response.create that follows it
@@ -156,7 +156,7 @@ def test_the_model_socket_lost_for_good_transfers_the_caller_with_an_apology() -
             caller, model = await h.call()
             h.model.refuse = True
             await model.drop()
-            update = await h.twilio.wait_for_update(timeout=6)
+            update = await h.twilio.wait_for_update(within=6)
             assert "<Say>" in update.twiml and "sorry" in update.twiml.lower()
             assert "<Dial" in update.twiml and h.fake_booking.phone in update.twiml
             record = await h.wait_record(caller.call_sid, lambda r: r.state is not CallState.ACTIVE)
@@ -255,7 +255,7 @@ def test_end_call_hangs_up_only_after_the_goodbye_has_played() -> None:
             h.twilio.on_call_update = note_playback
             goodbye = agent_greeting()[:6400]  # 800 ms
             await model.respond(goodbye, function_call=("end_call", {}))
-            update = await h.twilio.wait_for_update(timeout=5)
+            update = await h.twilio.wait_for_update(within=5)
             assert update.status == "completed"
             assert played_at_hangup == [len(goodbye)]
             assert len(model.of_type("response.create")) == 1  # the goodbye was already spoken
@@ -395,8 +395,8 @@ class _ExplodingProvider:
     def __init__(self, inner: object) -> None:
         self._inner = inner
 
-    async def connect(self, config: object, timeout: float) -> object:
-        return _ExplodingConnection(await self._inner.connect(config, timeout))  # type: ignore[attr-defined]
+    async def connect(self, config: object, open_timeout: float) -> object:
+        return _ExplodingConnection(await self._inner.connect(config, open_timeout))  # type: ignore[attr-defined]
 
 
 def test_an_unexpected_error_in_the_call_transfers_the_caller_with_an_apology() -> None:

@@ -42,9 +42,9 @@ async def _health(client: httpx.AsyncClient, base: str) -> int | None:
         return None
 
 
-async def _poll_health(client: httpx.AsyncClient, base: str, want: int, timeout: float = 15.0) -> None:
+async def _poll_health(client: httpx.AsyncClient, base: str, want: int, within: float = 15.0) -> None:
     # polling another process's HTTP endpoint: there is no event to await across the process boundary
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while await _health(client, base) != want:
         if time.monotonic() > deadline:
             raise TimeoutError(f"/healthz never answered {want}")
@@ -69,7 +69,7 @@ def test_sigterm_drains_healthz_refuses_new_calls_and_transfers_the_calls_still_
                "REDIS_KEY_PREFIX": prefix, "STREAM_TOKEN_SECRET": STREAM_SECRET,
                "TWILIO_ACCOUNT_SID": twilio.account_sid, "TWILIO_AUTH_TOKEN": twilio.auth_token,
                "TWILIO_API_BASE_URL": twilio.url, "DRAIN_SECONDS": "1.5", "LOG_LEVEL": "WARNING"}
-        proc = subprocess.Popen([sys.executable, "-m", "frontdesk_bridge"], env=env,
+        proc = subprocess.Popen([sys.executable, "-m", "frontdesk_bridge"], env=env,  # noqa: ASYNC220 - a handle, not a wait
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         caller = TwilioCaller(f"ws://127.0.0.1:{port}/ws/twilio-stream")
         store = RedisCallStore(REDIS_URL, prefix)
@@ -85,7 +85,7 @@ def test_sigterm_drains_healthz_refuses_new_calls_and_transfers_the_calls_still_
                 await session.wait_for("response.create")
 
                 proc.send_signal(signal.SIGTERM)
-                await _poll_health(client, base, 503, timeout=5)
+                await _poll_health(client, base, 503, within=5)
                 late = TwilioCaller(f"ws://127.0.0.1:{port}/ws/twilio-stream", call_sid="CA" + "9" * 32)
                 with pytest.raises(InvalidStatus):
                     await late.connect()
@@ -95,7 +95,7 @@ def test_sigterm_drains_healthz_refuses_new_calls_and_transfers_the_calls_still_
                 await session.wait_appends(5)
                 assert twilio.call_updates == []
 
-                update = await twilio.wait_for_update(timeout=10)
+                update = await twilio.wait_for_update(within=10)
                 assert f">{booking.phone}</Dial>" in update.twiml
                 assert await asyncio.to_thread(proc.wait, 15) == 0
                 record = await store.load(caller.call_sid)

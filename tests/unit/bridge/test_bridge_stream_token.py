@@ -60,7 +60,8 @@ def test_a_token_for_another_call_is_refused() -> None:
 
 @pytest.mark.parametrize("mutate", [
     lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),
-    lambda t: _forge({"v": 1, "r": "r-2", "c": "CA1", "f": "+1", "exp": NOW + 60}).split(".")[0] + "." + t.split(".")[1],
+    lambda t: _forge({"v": 1, "r": "r-2", "c": "CA1", "f": "+1", "exp": NOW + 60}).split(".")[0]
+    + "." + t.split(".")[1],
     lambda t: t.replace(".", ""),
     lambda t: t + ".x",
     lambda t: "",

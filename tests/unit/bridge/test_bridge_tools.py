@@ -41,7 +41,8 @@ def test_a_full_time_answers_with_the_reason_and_spoken_alternates() -> None:
     outputs, facts, _ = _run(FakeBookingApi(full_times={"19:00"}),
                              [("check_availability", {"date": "2026-12-05", "time": "19:00", "party_size": 4})])
     assert outputs[0]["available"] is False and outputs[0]["reason"] == "full"
-    assert outputs[0]["message"] == "We're fully booked at that time. I could offer 8 PM or 9 PM on Saturday, December 5."
+    assert outputs[0]["message"] == ("We're fully booked at that time. "
+                                     "I could offer 8 PM or 9 PM on Saturday, December 5.")
     assert facts.hold is None
 
 
@@ -69,7 +70,7 @@ def test_the_booking_api_being_down_is_spoken_not_raised() -> None:
 
 def test_find_then_modify_and_cancel_only_reservations_looked_up_on_this_call() -> None:
     fake = FakeBookingApi()
-    outputs, facts, _ = _run(fake, [
+    outputs, _, _ = _run(fake, [
         ("check_availability", {"date": "2026-12-05", "time": "19:00", "party_size": 4}),
         ("book_reservation", {"guest_name": "Ana"}),
         ("find_reservations", {}),
