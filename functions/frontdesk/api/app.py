@@ -13,8 +13,8 @@ from fastapi import APIRouter, FastAPI, Request
 
 from frontdesk.api import errors
 from frontdesk.api.deps import BodyLimitMiddleware, LazyServices, ServiceProvider
+from frontdesk.api.errors import Problem
 from frontdesk.api.observability import ObservabilityMiddleware
-from frontdesk.api.schemas import Problem
 
 API_TITLE = "Front Desk booking API"
 API_VERSION = "1.0.0"

@@ -10,10 +10,10 @@ from fastapi import Depends, Request
 
 from frontdesk.api import errors
 from frontdesk.api.observability import ASGIApp, Receive, Scope, Send
-from frontdesk.core.booking import BookingService
 
 if TYPE_CHECKING:
     from frontdesk.config import Settings
+    from frontdesk.core.booking import BookingService
 
 
 class ServiceProvider(Protocol):
@@ -67,20 +67,24 @@ async def booking_service(request: Request) -> BookingService:
     return provider(request).booking
 
 
-Booking = Annotated[BookingService, Depends(booking_service)]
+if TYPE_CHECKING:
+    Booking = BookingService
+else:  # the core is imported by the routes that use it, not by every handler
+    Booking = Annotated[Any, Depends(booking_service)]
 Services = Annotated[ServiceProvider, Depends(provider)]
 
 
 async def require_json(request: Request) -> None:
-    """Bodies are JSON: another content type with a non-empty body is a 415, not a confusing 422."""
-    content_type = request.headers.get("content-type")
-    if content_type is None or request.method not in ("POST", "PUT", "PATCH"):
+    """Bodies are JSON: a non-empty body sent as anything else (or with no Content-Type) is a 415 that says
+    so, not a confusing 422. An empty body (``POST .../cancel``) needs no Content-Type."""
+    if request.method not in ("POST", "PUT", "PATCH"):
         return
+    content_type = request.headers.get("content-type", "")
     media = content_type.split(";", 1)[0].strip().lower()
     if media == "application/json" or (media.startswith("application/") and media.endswith("+json")):
         return
     if await request.body():
-        raise errors.UnsupportedMediaType(content_type)
+        raise errors.UnsupportedMediaType(content_type or "no Content-Type")
 
 
 class BodyLimitMiddleware:

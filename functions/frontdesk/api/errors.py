@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, time
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -56,6 +58,56 @@ TITLES: dict[str, str] = {
 }
 # Seconds a client should wait before retrying a 503.
 RETRY_AFTER = "2"
+HHMM_PATTERN = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+# -- the problem wire format ----------------------------------------------------------------------------------
+
+def hhmm(value: time | datetime) -> str:
+    return value.strftime("%H:%M")
+
+
+class OutModel(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class AlternateOut(OutModel):
+    start_ts: datetime
+    local_date: date
+    local_time: Annotated[str, Field(pattern=HHMM_PATTERN)]
+
+    @classmethod
+    def from_domain(cls, alternate: domain.Alternate) -> AlternateOut:
+        return cls(start_ts=alternate.start, local_date=alternate.local_date,
+                   local_time=hhmm(alternate.local_time))
+
+
+class FieldError(OutModel):
+    field: str = Field(description="Where: `body.guest_phone`, `query.date`, `body` for the whole body.")
+    pointer: str = Field(description="The same place as a JSON pointer into the request body (RFC 6901), "
+                                     "or a `#query`/`#path`/`#header` location.")
+    message: str
+    code: str = Field(description="Machine-readable kind of error (pydantic error type).")
+
+
+class Problem(OutModel):
+    """RFC 9457 problem details. `reason` is the stable machine-readable code to branch on."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    reason: str
+    request_id: str | None = None
+    alternates: list[AlternateOut] | None = Field(
+        default=None, description="On 409 `slot_unavailable`: bookable starts instead (may be empty).")
+    errors: list[FieldError] | None = Field(default=None, description="On 422: every field that is wrong.")
+    checks: dict[str, Literal["ok", "unavailable"]] | None = Field(
+        default=None, description="On 503 from readiness: each dependency's state.")
+
+
+# -- mapping --------------------------------------------------------------------------------------------------
 
 
 def status_for(exc: domain.FrontDeskError) -> int:
@@ -96,9 +148,8 @@ def problem(
                     headers=all_headers, media_type=PROBLEM_JSON)
 
 
-def alternates_json(alternates: Iterable[domain.Alternate]) -> list[dict[str, str]]:
-    return [{"start_ts": a.start.isoformat().replace("+00:00", "Z"), "local_date": a.local_date.isoformat(),
-             "local_time": a.local_time.strftime("%H:%M")} for a in alternates]
+def alternates_json(alternates: Iterable[domain.Alternate]) -> list[dict[str, Any]]:
+    return [AlternateOut.from_domain(a).model_dump(mode="json") for a in alternates]
 
 
 async def _domain_error(request: Request, exc: Exception) -> Response:
@@ -227,7 +278,7 @@ class PayloadTooLarge(StarletteHTTPException):
 
 class UnsupportedMediaType(StarletteHTTPException):
     def __init__(self, content_type: str) -> None:
-        super().__init__(415, f"send the body as application/json (got {content_type[:60]!r})")
+        super().__init__(415, f"send the body with Content-Type: application/json (got {content_type[:60]!r})")
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
@@ -12,11 +12,20 @@ from starlette.responses import Response
 
 from frontdesk.api import errors
 from frontdesk.api.deps import Services
-from frontdesk.api.schemas import Health, Readiness
+from frontdesk.api.errors import OutModel
 
 router = APIRouter(prefix="/api/v1", tags=["health"])
 log = logging.getLogger("frontdesk.api")
 CHECK_TIMEOUT_SECONDS = 3.0
+
+
+class Health(OutModel):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(OutModel):
+    status: Literal["ready"] = "ready"
+    checks: dict[str, Literal["ok", "unavailable"]]
 
 
 @router.get("/healthz", response_model=Health, summary="Liveness: the process answers (touches nothing)")

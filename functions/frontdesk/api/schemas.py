@@ -27,8 +27,8 @@ from pydantic import (
     model_validator,
 )
 
+from frontdesk.api.errors import HHMM_PATTERN, OutModel, hhmm
 from frontdesk.core.booking import MAX_NAME, MAX_NOTES, SlotRequest
-from frontdesk.core.errors import Alternate
 from frontdesk.core.model import (
     BucketCapacity,
     Channel,
@@ -47,7 +47,6 @@ SLUG_OR_UUID_PATTERN = (r"^(?:[a-z0-9][a-z0-9-]{1,62}"
 SLUG_OR_UUID = re.compile(SLUG_OR_UUID_PATTERN)
 LOCAL_TIME_PATTERN = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?$"
 LOCAL_DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-HHMM_PATTERN = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$"
 # Far enough for any booking horizon, near enough that no date arithmetic can overflow.
 MIN_YEAR, MAX_YEAR = 2000, 2199
 MAX_PARTY = 100  # the schema-wide ceiling; each restaurant sets its own, lower maximum
@@ -150,10 +149,6 @@ class WireModel(BaseModel):
     """A request body or query: unknown fields are refused."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class OutModel(BaseModel):
-    model_config = ConfigDict(frozen=True)
 
 
 def _exactly_one_time(start_ts: datetime | None, local_date: date | None, local_time: time | None) -> None:
@@ -277,21 +272,6 @@ class ReservationQuery(WireModel):
 
 
 # -- responses --------------------------------------------------------------------------------------------
-
-def hhmm(value: time | datetime) -> str:
-    return value.strftime("%H:%M")
-
-
-class AlternateOut(OutModel):
-    start_ts: datetime
-    local_date: date
-    local_time: Annotated[str, Field(pattern=HHMM_PATTERN)]
-
-    @classmethod
-    def from_domain(cls, alternate: Alternate) -> AlternateOut:
-        return cls(start_ts=alternate.start, local_date=alternate.local_date,
-                   local_time=hhmm(alternate.local_time))
-
 
 class BucketCapacityOut(OutModel):
     bucket_start: datetime
@@ -428,40 +408,6 @@ class RestaurantOut(OutModel):
             hours=[h for plan in days for h in HoursOut.from_plan(plan)],
             special_days=[SpecialDayOut.from_domain(d) for d in special_days],
         )
-
-
-class Health(OutModel):
-    status: Literal["ok"] = "ok"
-
-
-class Readiness(OutModel):
-    status: Literal["ready"] = "ready"
-    checks: dict[str, Literal["ok", "unavailable"]]
-
-
-class FieldError(OutModel):
-    field: str = Field(description="Where: `body.guest_phone`, `query.date`, `body` for the whole body.")
-    pointer: str = Field(description="The same place as a JSON pointer into the request body (RFC 6901), "
-                                     "or a `#query`/`#path`/`#header` location.")
-    message: str
-    code: str = Field(description="Machine-readable kind of error (pydantic error type).")
-
-
-class Problem(OutModel):
-    """RFC 9457 problem details. `reason` is the stable machine-readable code to branch on."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-    reason: str
-    request_id: str | None = None
-    alternates: list[AlternateOut] | None = Field(
-        default=None, description="On 409 `slot_unavailable`: bookable starts instead (may be empty).")
-    errors: list[FieldError] | None = Field(default=None, description="On 422: every field that is wrong.")
-    checks: dict[str, Literal["ok", "unavailable"]] | None = Field(
-        default=None, description="On 503 from readiness: each dependency's state.")
 
 
 def channel(value: str) -> Channel:
