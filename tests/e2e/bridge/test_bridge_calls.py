@@ -437,3 +437,66 @@ def test_twilios_signature_on_the_handshake_is_checked_when_present(valid: bool)
                 assert caller.handshake_status == 403
                 assert h.model.sessions == []
     run(scenario())
+
+
+def test_end_call_without_a_spoken_goodbye_asks_for_one_and_hangs_up_after_it() -> None:
+    async def scenario() -> None:
+        async with BridgeHarness() as h:
+            caller, model = await h.call()
+            await model.respond(function_call=("end_call", {}))  # no audio in this response
+            await model.wait_for("response.create", count=2)  # the bridge asks for the goodbye
+            assert h.twilio.call_updates == []
+            goodbye = agent_greeting()[:3200]
+            await model.respond(goodbye)
+            update = await h.twilio.wait_for_update()
+            assert update.status == "completed" and caller.played_bytes == len(goodbye)
+            assert_clean(h, caller)
+    run(scenario())
+
+
+def test_a_model_that_cannot_be_reached_at_call_start_means_an_apology_and_a_transfer() -> None:
+    async def scenario() -> None:
+        from tests.doubles.twilio_caller import TwilioCaller
+
+        async with BridgeHarness() as h:
+            h.model.refuse = True
+            caller = TwilioCaller(h.url, call_sid="CA" + "4" * 32)
+            h.callers[caller.call_sid] = caller
+            await caller.connect()
+            await caller.start(h.token(caller.call_sid), h.restaurant_id)
+            update = await h.twilio.wait_for_update()
+            assert "sorry" in update.twiml.lower() and f">{h.fake_booking.phone}</Dial>" in update.twiml
+            record = await h.wait_record(caller.call_sid, lambda r: r.state is not CallState.ACTIVE)
+            assert (record.outcome, record.reason) == (CallOutcome.FAILED, "model_unavailable")
+    run(scenario())
+
+
+def test_each_call_emits_emf_metrics_and_logs_keyed_by_its_call_sid(capsys, caplog) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import logging
+
+    caplog.set_level(logging.INFO, logger="frontdesk_bridge")
+
+    async def scenario() -> str:
+        async with BridgeHarness() as h:
+            caller, model = await h.call()
+            utterance = await model.speech_started()
+            await model.speech_stopped(utterance)
+            await model.respond(GREETING, function_call=("check_availability", CHECK_ARGS))
+            await caller.wait_played(800)
+            await model.speech_started()  # barge-in while the rest is unplayed
+            await model.wait_for("conversation.item.truncate")
+            await caller.stop()
+            await h.wait_record(caller.call_sid, lambda r: r.state is not CallState.ACTIVE)
+            await caller.wait_closed()
+            return caller.call_sid
+
+    call_sid = run(scenario())
+    blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    ours = [b for b in blobs if b.get("call_sid") == call_sid]
+    names = {m["Name"] for b in ours for d in b["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
+    assert {"TurnLatency", "BargeIn", "BargeInLatency", "ToolLatency.check_availability", "CallDuration",
+            "CallOutcome"} <= names
+    assert any(b.get("outcome") == "info" for b in ours)  # the outcome is a dimension
+    call_logs = [r for r in caplog.records if getattr(r, "call_sid", None) == call_sid]
+    assert {"call started", "tool executed", "call ending", "call closed"} <= {r.getMessage() for r in call_logs}
