@@ -128,6 +128,19 @@ CREATE INDEX reservations_by_phone ON reservations (restaurant_id, guest_phone, 
 CREATE INDEX reservations_by_service_date ON reservations (restaurant_id, service_date);
 CREATE INDEX reservations_by_hold ON reservations (hold_id) WHERE hold_id IS NOT NULL;
 
+-- Live load per restaurant and UTC 15-minute bucket, kept by a trigger on reservations (0002), so a
+-- capacity check reads a few counters instead of summing every booking in the bucket. (No CHECK >= 0:
+-- PostgreSQL checks the proposed row of an upsert before resolving the conflict, and deltas are negative;
+-- bucket_loads_drift_v1 proves the counters against the bookings instead.)
+CREATE TABLE bucket_loads (
+    restaurant_id    uuid NOT NULL REFERENCES restaurants (id) ON DELETE CASCADE,
+    bucket           timestamptz NOT NULL,
+    covers_present   integer NOT NULL DEFAULT 0,
+    parties_present  integer NOT NULL DEFAULT 0,
+    covers_starting  integer NOT NULL DEFAULT 0,
+    PRIMARY KEY (restaurant_id, bucket)
+);
+
 -- Append-only audit of every reservation change.
 CREATE TABLE event_log (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -154,3 +167,4 @@ GRANT SELECT ON ALL TABLES IN SCHEMA public TO app_user;
 GRANT INSERT, UPDATE ON reservations TO app_user;
 GRANT INSERT ON event_log TO app_user;
 GRANT INSERT ON special_days TO app_user;
+GRANT INSERT, UPDATE ON bucket_loads TO app_user;

@@ -63,7 +63,42 @@ LANGUAGE sql STABLE AS $$
        AND NOT EXISTS (SELECT 1 FROM special)
 $$;
 
--- Load and caps of each bucket in [p_from, p_to). Caps come from the most specific capacity rule for the
+-- Keep bucket_loads equal to the live bookings: one delta per bucket over the union of the old and new
+-- buckets, applied in ascending bucket order by a single statement, so every writer locks counter rows in
+-- the same order (a cancel and a move in opposite directions cannot deadlock).
+CREATE FUNCTION fd_track_bucket_loads() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO bucket_loads AS bl (restaurant_id, bucket, covers_present, parties_present, covers_starting)
+    SELECT d.restaurant_id, d.bucket, sum(d.covers), sum(d.parties), sum(d.starting)
+      FROM (
+        SELECT r.restaurant_id, g.b AS bucket, r.sign * r.party_size AS covers, r.sign AS parties,
+               CASE WHEN g.b = fd_bucket_floor(lower(r.during)) THEN r.sign * r.party_size ELSE 0 END AS starting
+          FROM (SELECT OLD.restaurant_id, OLD.during, OLD.party_size, -1 AS sign
+                 WHERE TG_OP IN ('UPDATE', 'DELETE') AND OLD.status IN ('confirmed', 'seated')
+                UNION ALL
+                SELECT NEW.restaurant_id, NEW.during, NEW.party_size, 1
+                 WHERE TG_OP IN ('INSERT', 'UPDATE') AND NEW.status IN ('confirmed', 'seated')) AS r
+         CROSS JOIN LATERAL generate_series(fd_bucket_floor(lower(r.during)),
+                                            fd_bucket_ceil(upper(r.during)) - interval '15 minutes',
+                                            interval '15 minutes') AS g(b)
+      ) AS d
+     GROUP BY d.restaurant_id, d.bucket
+    HAVING sum(d.covers) <> 0 OR sum(d.parties) <> 0 OR sum(d.starting) <> 0
+     ORDER BY d.restaurant_id, d.bucket
+    ON CONFLICT (restaurant_id, bucket) DO UPDATE
+       SET covers_present = bl.covers_present + EXCLUDED.covers_present,
+           parties_present = bl.parties_present + EXCLUDED.parties_present,
+           covers_starting = bl.covers_starting + EXCLUDED.covers_starting;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER reservations_track_bucket_loads
+    AFTER INSERT OR DELETE OR UPDATE OF during, party_size, status ON reservations
+    FOR EACH ROW EXECUTE FUNCTION fd_track_bucket_loads();
+
+-- Load and caps of each bucket in [p_from, p_to), from the counters, less the excluded reservation's own
+-- share (a modification never counts itself). Caps come from the most specific capacity rule for the
 -- service date and the bucket's local time; no rule at all means no capacity.
 CREATE FUNCTION bucket_state_v1(p_restaurant uuid, p_service_date date, p_from timestamptz,
                                 p_to timestamptz, p_exclude uuid)
@@ -71,20 +106,19 @@ RETURNS TABLE (bucket timestamptz, covers_present integer, parties_present integ
                max_covers_present integer, max_parties_present integer, max_covers_starting integer)
 LANGUAGE sql STABLE AS $$
     SELECT g.b,
-           coalesce(sum(r.party_size), 0)::integer,
-           count(r.id)::integer,
-           coalesce(sum(r.party_size) FILTER (
-               WHERE lower(r.during) >= g.b AND lower(r.during) < g.b + interval '15 minutes'), 0)::integer,
+           coalesce(bl.covers_present, 0) - coalesce(x.party_size, 0),
+           coalesce(bl.parties_present, 0) - (x.party_size IS NOT NULL)::integer,
+           coalesce(bl.covers_starting, 0)
+               - CASE WHEN fd_bucket_floor(lower(x.during)) = g.b THEN x.party_size ELSE 0 END,
            coalesce(c.max_covers_present, 0),
            coalesce(c.max_parties_present, 0),
            coalesce(c.max_covers_starting, 0)
       FROM generate_series(p_from, p_to - interval '15 minutes', interval '15 minutes') AS g(b)
       JOIN restaurants rt ON rt.id = p_restaurant
-      LEFT JOIN reservations r
-             ON r.restaurant_id = p_restaurant
-            AND r.status IN ('confirmed', 'seated')
-            AND r.during && tstzrange(g.b, g.b + interval '15 minutes')
-            AND r.id IS DISTINCT FROM p_exclude
+      LEFT JOIN bucket_loads bl ON bl.restaurant_id = p_restaurant AND bl.bucket = g.b
+      LEFT JOIN reservations x
+             ON x.id = p_exclude AND x.status IN ('confirmed', 'seated')
+            AND x.during && tstzrange(g.b, g.b + interval '15 minutes')
       LEFT JOIN LATERAL (
             SELECT cr.max_covers_present, cr.max_parties_present, cr.max_covers_starting
               FROM capacity_rules cr
@@ -96,8 +130,33 @@ LANGUAGE sql STABLE AS $$
              ORDER BY (cr.on_date IS NOT NULL) DESC, (cr.weekday IS NOT NULL) DESC,
                       (cr.local_from IS NOT NULL) DESC, cr.id DESC
              LIMIT 1) c ON true
-     GROUP BY g.b, c.max_covers_present, c.max_parties_present, c.max_covers_starting
      ORDER BY g.b
+$$;
+
+-- The same loads summed from the bookings themselves: what the counters must always equal. For
+-- diagnostics and tests, not for the hot path.
+CREATE FUNCTION bucket_loads_drift_v1(p_restaurant uuid)
+RETURNS TABLE (bucket timestamptz, counted_covers integer, summed_covers integer, counted_parties integer,
+               summed_parties integer, counted_starting integer, summed_starting integer)
+LANGUAGE sql STABLE AS $$
+    WITH summed AS (
+        SELECT g.b AS bucket, sum(r.party_size)::integer AS covers, count(*)::integer AS parties,
+               coalesce(sum(r.party_size) FILTER (WHERE g.b = fd_bucket_floor(lower(r.during))), 0)::integer
+                   AS starting
+          FROM reservations r
+         CROSS JOIN LATERAL generate_series(fd_bucket_floor(lower(r.during)),
+                                            fd_bucket_ceil(upper(r.during)) - interval '15 minutes',
+                                            interval '15 minutes') AS g(b)
+         WHERE r.restaurant_id = p_restaurant AND r.status IN ('confirmed', 'seated')
+         GROUP BY g.b)
+    SELECT coalesce(bl.bucket, s.bucket), coalesce(bl.covers_present, 0), coalesce(s.covers, 0),
+           coalesce(bl.parties_present, 0), coalesce(s.parties, 0),
+           coalesce(bl.covers_starting, 0), coalesce(s.starting, 0)
+      FROM (SELECT * FROM bucket_loads WHERE restaurant_id = p_restaurant) bl
+      FULL JOIN summed s ON s.bucket = bl.bucket
+     WHERE coalesce(bl.covers_present, 0) <> coalesce(s.covers, 0)
+        OR coalesce(bl.parties_present, 0) <> coalesce(s.parties, 0)
+        OR coalesce(bl.covers_starting, 0) <> coalesce(s.starting, 0)
 $$;
 
 -- Can this party start at p_start? Returns reason NULL and the service date and end when it can

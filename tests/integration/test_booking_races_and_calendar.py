@@ -42,6 +42,15 @@ SELECT count(*) FROM (
 """
 
 
+DRIFT = "SELECT count(*) FROM restaurants r CROSS JOIN LATERAL bucket_loads_drift_v1(r.id)"
+
+
+def assert_never_oversold(database: TestDatabase) -> None:
+    """No bucket over a cap, and the load counters equal the bookings they summarise."""
+    assert database.scalar(OVER_CAP) == 0
+    assert database.scalar(DRIFT) == 0
+
+
 def guest(n: int) -> Guest:
     return Guest(f"Guest {n}", f"+1212555{n:04d}")
 
@@ -71,7 +80,7 @@ def test_fifty_concurrent_commits_for_the_last_four_covers_never_exceed_any_cap(
     with ThreadPoolExecutor(max_workers=50) as pool:
         outcomes = Counter(pool.map(race, range(50)))
     assert set(outcomes) <= {"booked", "full"}
-    assert database.scalar(OVER_CAP) == 0
+    assert_never_oversold(database)
     booked_covers = database.scalar(
         "SELECT sum(party_size) FROM reservations WHERE restaurant_id = %s AND status = 'confirmed'", [restaurant])
     assert 37 <= booked_covers <= 40
@@ -96,7 +105,7 @@ def test_fifty_callers_racing_through_holds_for_one_slot_never_oversell(
     with ThreadPoolExecutor(max_workers=50) as pool:
         outcomes = Counter(pool.map(caller, range(50)))
     assert outcomes["booked"] == 5 and outcomes["full"] == 45
-    assert database.scalar(OVER_CAP) == 0
+    assert_never_oversold(database)
 
 
 def test_two_multi_bucket_modifications_in_opposite_orders_never_deadlock(
@@ -130,6 +139,7 @@ def test_two_multi_bucket_modifications_in_opposite_orders_never_deadlock(
         t.join(timeout=60)
     assert not any(t.is_alive() for t in threads)
     assert errors == []  # a deadlock would surface as DatabaseUnavailable here
+    assert_never_oversold(database)
     assert database.scalar("SELECT count(*) FROM event_log WHERE kind = 'reservation.modified'") == 4 * rounds
 
 
@@ -183,6 +193,46 @@ def test_a_half_past_midnight_booking_counts_in_fridays_pacing(
     with pytest.raises(SlotUnavailable) as refused:  # Friday's cap (1 party) applies, not Saturday's (10)
         booking.check_and_hold(restaurant, SlotRequest(2, local_date=saturday, local_time=time(0, 30)))
     assert refused.value.reason == "full"
+
+
+def test_cancels_and_opposite_moves_racing_on_the_same_buckets_neither_deadlock_nor_drift(
+    booking: BookingService, make_restaurant: Callable[..., UUID], database: TestDatabase
+) -> None:
+    restaurant = make_restaurant(turn_minutes=150, max_covers_present=400, max_parties_present=200,
+                                 max_covers_starting=400)
+    day = next_weekday(2)
+    at = {wall: SlotRequest(2, local_date=day, local_time=wall).resolve(booking.restaurant(restaurant))
+          for wall in (time(17), time(19, 30))}
+    movers = [booking.commit_slot(restaurant, SlotRequest(2, local_date=day, local_time=time(19, 30)), guest(n))
+              for n in range(10)]
+    cancelled = [booking.commit_slot(restaurant, SlotRequest(2, local_date=day, local_time=time(17)), guest(50 + n))
+                 for n in range(10)]
+    barrier = threading.Barrier(20)
+    errors: list[BaseException] = []
+
+    def move(reservation_id: UUID) -> None:
+        barrier.wait()
+        try:
+            booking.store.modify(reservation_id, start=at[time(17)], party_size=None, actor="t", enforce_notice=True)
+        except FrontDeskError as exc:
+            errors.append(exc)
+
+    def cancel(reservation_id: UUID) -> None:
+        barrier.wait()
+        try:
+            booking.cancel(reservation_id)
+        except FrontDeskError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=move, args=(r.id,)) for r in movers]
+    threads += [threading.Thread(target=cancel, args=(r.id,)) for r in cancelled]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    assert database.scalar("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()") == 0
+    assert_never_oversold(database)
 
 
 def test_a_half_past_midnight_booking_falls_under_fridays_blackout(
@@ -291,7 +341,7 @@ def test_with_redis_stopped_mid_test_bookings_stay_safe_and_nothing_is_lost(
     with pytest.raises(SlotUnavailable) as full:
         service.commit_slot(restaurant, request, guest(4))
     assert full.value.reason == "full"
-    assert database.scalar(OVER_CAP) == 0
+    assert_never_oversold(database)
     assert database.scalar("SELECT count(*) FROM reservations") == 2
     start()
     with pytest.raises(SlotUnavailable):
