@@ -28,6 +28,9 @@ SELECT r0.restaurant_id, b.bucket, b.covers_present, b.max_covers_present, b.par
         OR b.covers_starting > b.max_covers_starting)
  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
 
+\echo '== 2b. Load counters that disagree with the bookings they summarise (must be empty)'
+SELECT rt.slug, d.* FROM restaurants rt CROSS JOIN LATERAL bucket_loads_drift_v1(rt.id) d;
+
 \echo '== 3. Overlapping live bookings for one phone (the exclusion constraint forbids these; must be empty)'
 SELECT a.restaurant_id, a.guest_phone, a.id, b.id, a.during, b.during
   FROM reservations a JOIN reservations b
