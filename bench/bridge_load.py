@@ -68,11 +68,55 @@ def _use_uvloop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
+# -- shared: cheap load generators ------------------------------------------------------------------
+# The generators must stay well below the bridge's cost or they, not the bridge, set the latency: one
+# ticker per process (every 2 ms, a tenth of the calls) instead of a timer per call, frames written
+# synchronously through the websocket's Sans-I/O protocol (no task, no await per frame), bytes not str.
+
+SLOTS = 10  # calls are spread over 10 phases of the 20 ms frame period
+
+
+def _write(ws: Any, *frames: bytes) -> None:
+    from websockets.protocol import State
+
+    protocol = ws.protocol
+    if protocol.state is not State.OPEN:
+        return
+    for frame in frames:
+        protocol.send_text(frame)
+    ws.transport.write(b"".join(protocol.data_to_send()))
+
+
+async def _ticker(slots: list[list[Any]], tick: Any) -> None:
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    n = 0
+    while True:
+        n += 1
+        delay = t0 + n * (0.020 / SLOTS) - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        for item in list(slots[n % SLOTS]):
+            tick(item)
+
+
 # -- fake model process ----------------------------------------------------------------------------
 
 def model_process(port: int, window: tuple[int, int], out: Any) -> None:
     _use_uvloop()
     asyncio.run(_model_main(port, window, out))
+
+
+class _Stream:
+    __slots__ = ("caller_idx", "n", "next_barge", "rid", "rid_n", "ws")
+
+    def __init__(self, ws: Any, caller_idx: int) -> None:
+        self.ws = ws
+        self.caller_idx = caller_idx
+        self.n = 0
+        self.rid_n = 0
+        self.rid = b"r0"
+        self.next_barge = 50 + (caller_idx % 40) * int(BARGE_EVERY_S * 50 / 40)  # in frames
 
 
 async def _model_main(port: int, window: tuple[int, int], out: Any) -> None:
@@ -83,48 +127,39 @@ async def _model_main(port: int, window: tuple[int, int], out: Any) -> None:
     barge_sent: dict[int, list[int]] = {}
     start_ns, end_ns = window
     counter = [0]
+    slots: list[list[_Stream]] = [[] for _ in range(SLOTS)]
+
+    def tick(st: _Stream) -> None:
+        st.n += 1
+        frames = []
+        if st.n >= st.next_barge:
+            st.next_barge += int(BARGE_EVERY_S * 50)
+            t = time.monotonic_ns()
+            if start_ns <= t <= end_ns:
+                barge_sent.setdefault(st.caller_idx, []).append(t)
+            old = st.rid
+            st.rid_n += 1
+            st.rid = b"r%d" % st.rid_n
+            frames += [b'{"type":"input_audio_buffer.speech_started","event_id":"e","audio_start_ms":0,'
+                       b'"item_id":"u%d"}' % st.n,
+                       b'{"type":"response.done","event_id":"e","response":{"id":"' + old
+                       + b'","status":"cancelled"}}',
+                       b'{"type":"response.created","event_id":"e","response":{"id":"' + st.rid
+                       + b'","status":"in_progress"}}']
+        frames.append(b'{"type":"response.output_audio.delta","event_id":"e","response_id":"' + st.rid
+                      + b'","item_id":"i' + st.rid + b'","output_index":0,"content_index":0,"delta":"'
+                      + _stamp().encode() + b'"}')
+        _write(st.ws, *frames)
 
     async def handle(ws: Any) -> None:
+        stream: _Stream | None = None
         caller_idx = -1
-        streamer: asyncio.Task[None] | None = None
-
-        async def stream() -> None:
-            rid_n = 0
-            loop = asyncio.get_running_loop()
-            t0 = loop.time()
-            n = 0
-            next_barge = t0 + 1.0 + (caller_idx % 40) * (BARGE_EVERY_S / 40)
-            rid = "r0"
-            await ws.send(orjson.dumps({"type": "response.created", "event_id": "e",
-                                        "response": {"id": rid, "status": "in_progress"}}), text=True)
-            while True:
-                n += 1
-                delay = t0 + n * 0.020 - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                now = loop.time()
-                if now >= next_barge:
-                    next_barge += BARGE_EVERY_S
-                    t = time.monotonic_ns()
-                    if start_ns <= t <= end_ns:
-                        barge_sent.setdefault(caller_idx, []).append(t)
-                    await ws.send(b'{"type":"input_audio_buffer.speech_started","event_id":"e","audio_start_ms":0,'
-                                  b'"item_id":"u' + str(n).encode() + b'"}', text=True)
-                    await ws.send(orjson.dumps({"type": "response.done", "event_id": "e",
-                                                "response": {"id": rid, "status": "cancelled"}}), text=True)
-                    rid_n += 1
-                    rid = f"r{rid_n}"
-                    await ws.send(orjson.dumps({"type": "response.created", "event_id": "e",
-                                                "response": {"id": rid, "status": "in_progress"}}), text=True)
-                await ws.send(b'{"type":"response.output_audio.delta","event_id":"e","response_id":"' + rid.encode()
-                              + b'","item_id":"i' + rid.encode() + b'","output_index":0,"content_index":0,"delta":"'
-                              + _stamp().encode() + b'"}', text=True)
-
         try:
-            async for raw in ws:
-                if raw.startswith('{"type":"input_audio_buffer.append"'):
-                    i = raw.index('"audio":"') + 9
-                    sent = _sent_at(raw[i:i + 16])
+            while True:
+                raw = await ws.recv(decode=False)
+                if raw.startswith(b'{"type":"input_audio_buffer.append"'):
+                    i = raw.index(b'"audio":"') + 9
+                    sent = _sent_at(raw[i:i + 16].decode())
                     if start_ns <= sent <= end_ns:
                         inbound.append(min((time.monotonic_ns() - sent) // 1000, 4_000_000_000))
                     continue
@@ -134,20 +169,24 @@ async def _model_main(port: int, window: tuple[int, int], out: Any) -> None:
                     m = re.search(r"\+1555(\d{7})", event["session"].get("instructions", ""))
                     caller_idx = int(m.group(1)) if m else counter[0]
                     counter[0] += 1
-                    await ws.send(orjson.dumps({"type": "session.updated", "event_id": "e",
-                                                "session": {"type": "realtime"}}), text=True)
-                elif etype == "response.create" and streamer is None:
-                    streamer = asyncio.ensure_future(stream())
+                    _write(ws, b'{"type":"session.updated","event_id":"e","session":{"type":"realtime"}}')
+                elif etype == "response.create" and stream is None:
+                    stream = _Stream(ws, caller_idx)
+                    _write(ws, b'{"type":"response.created","event_id":"e","response":{"id":"r0",'
+                               b'"status":"in_progress"}}')
+                    slots[caller_idx % SLOTS].append(stream)
         except Exception:  # noqa: S110 - the bridge closed the call
             pass
         finally:
-            if streamer is not None:
-                streamer.cancel()
+            if stream is not None:
+                slots[stream.caller_idx % SLOTS].remove(stream)
 
+    ticker = asyncio.ensure_future(_ticker(slots, tick))
     async with serve(handle, "127.0.0.1", port, compression=None, max_size=None, ping_interval=None):
         out.put(("model-ready", None))
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, out_wait_stop, out)
+    ticker.cancel()
     out.put(("model", bytes(inbound), barge_sent))
 
 
@@ -191,6 +230,18 @@ def twilio_process(url: str, calls: int, duration: float, window: tuple[int, int
     asyncio.run(_twilio_main(url, calls, duration, window, out))
 
 
+class _Caller:
+    __slots__ = ("call_sid", "idx", "n", "pending", "sid_b", "ws")
+
+    def __init__(self, idx: int, ws: Any, call_sid: str, stream_sid: str) -> None:
+        self.idx = idx
+        self.ws = ws
+        self.call_sid = call_sid
+        self.sid_b = stream_sid.encode()
+        self.n = 0
+        self.pending: dict[bytes, asyncio.TimerHandle] = {}
+
+
 async def _twilio_main(url: str, calls: int, duration: float, window: tuple[int, int], out: Any) -> None:
     import orjson
     from websockets.asyncio.client import connect
@@ -203,6 +254,38 @@ async def _twilio_main(url: str, calls: int, duration: float, window: tuple[int,
     failures = [0]
     start_ns, end_ns = window
     rid = "11111111-1111-4111-8111-111111111111"
+    slots: list[list[_Caller]] = [[] for _ in range(SLOTS)]
+    loop = asyncio.get_running_loop()
+
+    def tick(c: _Caller) -> None:
+        c.n += 1
+        _write(c.ws, b'{"event":"media","sequenceNumber":"%d","streamSid":"' % (c.n + 1) + c.sid_b
+               + b'","media":{"track":"inbound","chunk":"%d","timestamp":"%d","payload":"' % (c.n, c.n * 20)
+               + _stamp().encode() + b'"}}')
+
+    def echo(c: _Caller, name: bytes) -> None:
+        c.pending.pop(name, None)
+        _write(c.ws, b'{"event":"mark","streamSid":"' + c.sid_b + b'","mark":{"name":"' + name + b'"}}')
+
+    async def reader(c: _Caller) -> None:
+        ws = c.ws
+        while True:
+            raw = await ws.recv(decode=False)
+            if raw.startswith(b'{"event":"media"'):
+                i = raw.index(b'"payload":"') + 11
+                sent = _sent_at(raw[i:i + 16].decode())
+                if start_ns <= sent <= end_ns:
+                    outbound.append(min((time.monotonic_ns() - sent) // 1000, 4_000_000_000))
+            elif raw.startswith(b'{"event":"mark"'):
+                name = raw[raw.index(b'"name":"') + 8:raw.rindex(b'"}}')]
+                c.pending[name] = loop.call_later(0.020, echo, c, name)  # played after its 20 ms
+            elif raw.startswith(b'{"event":"clear"'):
+                t = time.monotonic_ns()
+                if start_ns <= t <= end_ns + 50_000_000:
+                    clears.setdefault(c.idx, []).append(t)
+                for name, handle in list(c.pending.items()):  # Twilio echoes all pending marks at once
+                    handle.cancel()
+                    echo(c, name)
 
     async def one_call(idx: int) -> None:
         await asyncio.sleep(idx * 0.005)  # ramp
@@ -214,68 +297,32 @@ async def _twilio_main(url: str, calls: int, duration: float, window: tuple[int,
         except Exception:
             failures[0] += 1
             return
-        loop = asyncio.get_running_loop()
-        pending: dict[str, asyncio.TimerHandle] = {}
-        sid_b = stream_sid.encode()
-
-        async def send_quietly(frame: bytes) -> None:
-            with contextlib.suppress(Exception):  # the call is over
-                await ws.send(frame, text=True)
-
-        echoes: set[asyncio.Task[None]] = set()
-
-        def echo(name: str) -> None:
-            pending.pop(name, None)
-            task = asyncio.ensure_future(send_quietly(b'{"event":"mark","streamSid":"' + sid_b + b'","mark":{"name":"'
-                                               + name.encode() + b'"}}'))
-            echoes.add(task)
-            task.add_done_callback(echoes.discard)
-
-        async def reader() -> None:
-            async for raw in ws:
-                if raw.startswith('{"event":"media"'):
-                    i = raw.index('"payload":"') + 11
-                    sent = _sent_at(raw[i:i + 16])
-                    if start_ns <= sent <= end_ns:
-                        outbound.append(min((time.monotonic_ns() - sent) // 1000, 4_000_000_000))
-                elif raw.startswith('{"event":"mark"'):
-                    name = orjson.loads(raw)["mark"]["name"]
-                    pending[name] = loop.call_later(0.020, echo, name)  # played after its 20 ms
-                elif raw.startswith('{"event":"clear"'):
-                    t = time.monotonic_ns()
-                    if start_ns <= t <= end_ns + 50_000_000:
-                        clears.setdefault(idx, []).append(t)
-                    for name, handle in list(pending.items()):
-                        handle.cancel()
-                        echo(name)
-
+        c = _Caller(idx, ws, call_sid, stream_sid)
         token = issue_stream_token(SECRET, rid, call_sid, caller, time.time(), 120)
         await ws.send(orjson.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}).decode())
         await ws.send(orjson.dumps({"event": "start", "sequenceNumber": "1", "streamSid": stream_sid, "start": {
             "streamSid": stream_sid, "accountSid": "AC1", "callSid": call_sid, "tracks": ["inbound"],
             "customParameters": {"token": token, "restaurant_id": rid, "caller": caller},
             "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}}}).decode())
-        read_task = asyncio.ensure_future(reader())
-        t0 = loop.time()
-        n = 0
-        prefix = b'{"event":"media","sequenceNumber":"'
+        read_task = asyncio.ensure_future(reader(c))
+        slots[idx % SLOTS].append(c)
+        await asyncio.sleep(duration)
+        slots[idx % SLOTS].remove(c)
         try:
-            while loop.time() - t0 < duration:
-                n += 1
-                delay = t0 + n * 0.020 - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                await ws.send(prefix + str(n + 1).encode() + b'","streamSid":"' + sid_b
-                              + b'","media":{"track":"inbound","chunk":"' + str(n).encode() + b'","timestamp":"'
-                              + str(n * 20).encode() + b'","payload":"' + _stamp().encode() + b'"}}', text=True)
-            await ws.send(orjson.dumps({"event": "stop", "sequenceNumber": str(n + 2), "streamSid": stream_sid,
+            await ws.send(orjson.dumps({"event": "stop", "sequenceNumber": str(c.n + 2), "streamSid": stream_sid,
                                         "stop": {"accountSid": "AC1", "callSid": call_sid}}).decode())
         except Exception:
             failures[0] += 1
+        if read_task.done() and not read_task.cancelled() and read_task.exception() is not None:
+            failures[0] += 1  # the bridge dropped the call
         read_task.cancel()
+        for handle in c.pending.values():
+            handle.cancel()
         await ws.close()
 
+    ticker = asyncio.ensure_future(_ticker(slots, tick))
     await asyncio.gather(*(one_call(i) for i in range(calls)))
+    ticker.cancel()
     out.put(("twilio", bytes(outbound), clears, failures[0]))
 
 

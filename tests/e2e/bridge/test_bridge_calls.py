@@ -500,3 +500,19 @@ def test_each_call_emits_emf_metrics_and_logs_keyed_by_its_call_sid(capsys, capl
     assert any(b.get("outcome") == "info" for b in ours)  # the outcome is a dimension
     call_logs = [r for r in caplog.records if getattr(r, "call_sid", None) == call_sid]
     assert {"call started", "tool executed", "call ending", "call closed"} <= {r.getMessage() for r in call_logs}
+
+
+def test_garbage_and_beta_events_from_the_model_are_logged_and_ignored() -> None:
+    async def scenario() -> None:
+        async with BridgeHarness() as h:
+            caller, model = await h.call()
+            for junk in ["not json", "[]", '{"no":"type"}', '{"type":"response.audio.delta","delta":"AAAA"}',
+                         '{"type":"response.output_audio.delta","delta":"not base64!!"}',
+                         '{"type":"response.done"}', '{"type":"response.function_call_arguments.done"}',
+                         '{"type":"error"}', '{"type":"from.the.future","x":{"y":[1]}}']:
+                await model.ws.send(junk)  # raw: the fake's own events are always valid GA
+            await model.respond(GREETING)
+            await caller.wait_played(len(GREETING))
+            assert caller.media_bytes == len(GREETING) and h.twilio.call_updates == []
+            assert_clean(h, caller)
+    run(scenario())
