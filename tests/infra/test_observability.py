@@ -1,0 +1,121 @@
+"""Observability stack: alarms to an encrypted SNS topic, and the dashboard."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from infra_cdk.config import METRICS_NAMESPACE
+from infra_cdk.stacks.api import HANDLERS
+from tests.infra.conftest import PROD_CONTEXT, Synthesized
+from tests.infra.support import only, properties, text
+
+
+def _alarms(synth: Synthesized) -> dict[str, dict[str, Any]]:
+    prefix = f"frontdesk-{synth.stacks.config.stage}-"
+    return {
+        properties(r)["AlarmName"].removeprefix(prefix): properties(r)
+        for r in synth.resources("observability", "AWS::CloudWatch::Alarm").values()
+    }
+
+
+def _dimensions(alarm: dict[str, Any]) -> dict[str, Any]:
+    return {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
+
+
+def test_every_alarm_notifies_the_topic_when_it_fires_and_when_it_clears(stage: Synthesized) -> None:
+    topic_id, _ = only(stage.resources("observability", "AWS::SNS::Topic"))
+    for name, alarm in _alarms(stage).items():
+        assert alarm["AlarmActions"] == [{"Ref": topic_id}], name
+        assert alarm["OKActions"] == [{"Ref": topic_id}], name
+        assert alarm["TreatMissingData"] == "notBreaching", name
+
+
+def test_alarm_topic_is_encrypted_with_a_rotated_key_cloudwatch_may_use(stage: Synthesized) -> None:
+    key_id, key = only(stage.resources("observability", "AWS::KMS::Key"))
+    assert properties(key)["EnableKeyRotation"] is True
+    cloudwatch = [s for s in properties(key)["KeyPolicy"]["Statement"]
+                  if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
+    assert cloudwatch and set(cloudwatch[0]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    _, topic = only(stage.resources("observability", "AWS::SNS::Topic"))
+    assert properties(topic)["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    stage.template("observability").has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {"PolicyDocument": {"Statement": [{
+            "Action": "sns:Publish", "Effect": "Deny", "Principal": "*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            "Resource": {"Ref": only(stage.resources("observability", "AWS::SNS::Topic"))[0]},
+            "Sid": "AllowPublishThroughSSLOnly",
+        }]}},
+    )
+
+
+def test_prod_alarms_email_the_on_call_address_from_context(prod: Synthesized, dev: Synthesized) -> None:
+    prod.template("observability").has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": PROD_CONTEXT["alarmEmail"]}
+    )
+    dev.template("observability").resource_count_is("AWS::SNS::Subscription", 0)
+
+
+def test_commit_p99_latency_alarm_uses_the_sla(stage: Synthesized) -> None:
+    alarm = _alarms(stage)["commit-latency-p99"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == (METRICS_NAMESPACE, "CommitLatencyMs")
+    assert alarm["ExtendedStatistic"] == "p99"
+    assert _dimensions(alarm) == {"service": "api"}
+    assert alarm["Threshold"] == stage.stacks.config.commit_p99_sla_ms
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+
+
+def test_api_5xx_alarm_watches_the_http_api(stage: Synthesized) -> None:
+    alarm = _alarms(stage)["api-5xx"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == ("AWS/ApiGateway", "5xx", "Sum")
+    assert "ApiHttpApi" in text(_dimensions(alarm)["ApiId"])
+
+
+def test_every_api_function_has_error_and_throttle_alarms(stage: Synthesized) -> None:
+    alarms = _alarms(stage)
+    for group in HANDLERS:
+        for metric, suffix in (("Errors", "errors"), ("Throttles", "throttles")):
+            alarm = alarms[f"lambda-{group}-{suffix}"]
+            assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Lambda", metric)
+            assert f"{group.title()}Function" in text(_dimensions(alarm)["FunctionName"])
+            assert alarm["Threshold"] == 1
+
+
+def test_rds_proxy_pinned_sessions_alarm(stage: Synthesized) -> None:
+    alarm = _alarms(stage)["rds-proxy-pinned-sessions"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/RDS", "DatabaseConnectionsCurrentlySessionPinned")
+    assert "PostgresProxy" in text(_dimensions(alarm)["ProxyName"])
+    assert alarm["Threshold"] == 0 and alarm["EvaluationPeriods"] == 3
+
+
+def test_valkey_memory_and_eviction_alarms_cover_every_node(stage: Synthesized) -> None:
+    alarms = _alarms(stage)
+    config = stage.stacks.config
+    nodes = [f"{config.redis_replication_group_id}-{i:03d}" for i in range(1, config.redis_nodes + 1)]
+    for node in nodes:
+        memory = alarms[f"valkey-{node[-3:]}-memory"]
+        evictions = alarms[f"valkey-{node[-3:]}-evictions"]
+        assert memory["MetricName"] == "DatabaseMemoryUsagePercentage" and memory["Threshold"] == 80
+        assert evictions["MetricName"] == "Evictions" and evictions["Threshold"] == 0
+        assert _dimensions(memory) == _dimensions(evictions) == {"CacheClusterId": node}
+
+
+def test_bridge_upstream_failure_and_transfer_alarms(stage: Synthesized) -> None:
+    alarms = _alarms(stage)
+    for name, metric in (("bridge-upstream-failures", "UpstreamFailure"), ("bridge-transfers", "Transfer")):
+        alarm = alarms[name]
+        assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (METRICS_NAMESPACE, metric, "Sum")
+        assert _dimensions(alarm) == {"service": "bridge"}
+
+
+def test_one_dashboard_shows_api_database_cache_and_bridge_health(stage: Synthesized) -> None:
+    _, dashboard = only(stage.resources("observability", "AWS::CloudWatch::Dashboard"))
+    assert properties(dashboard)["DashboardName"] == f"frontdesk-{stage.stacks.config.stage}"
+    body = json.dumps(properties(dashboard)["DashboardBody"])
+    for metric in ("CommitLatencyMs", "HoldPlaced", "HoldRejected", "ReservationCommitted", "CommitConflict",
+                   "ActiveCalls", "TurnLatencyMs", "UpstreamFailure", "Transfer", "BargeIn",
+                   "DatabaseConnectionsCurrentlySessionPinned", "DatabaseMemoryUsagePercentage", "Evictions",
+                   "5xx", "CPUUtilization"):
+        assert metric in body, metric
+    assert "alarm" in body.lower()
