@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     database_secret_arn: str | None = None
     database_proxy_host: str | None = None
     database_pool_max: int = Field(default=10, ge=1, le=200)
+    # TLS to RDS Proxy when the URL comes from the secret; tests against a local server set "disable".
+    database_sslmode: Literal["disable", "prefer", "require", "verify-ca", "verify-full"] = "require"
 
     # Redis: holds and call state. The AUTH token comes from a secret in AWS.
     redis_url: str | None = None

@@ -27,7 +27,8 @@ def database_conninfo(settings: Settings, refresh: bool = False) -> str:
         host = settings.database_proxy_host or doc["host"]
         return (
             f"postgresql://{quote(doc['username'], safe='')}:{quote(doc['password'], safe='')}"
-            f"@{host}:{doc.get('port', 5432)}/{doc.get('dbname', 'frontdesk')}?sslmode=require"
+            f"@{host}:{doc.get('port', 5432)}/{doc.get('dbname', 'frontdesk')}"
+            f"?sslmode={settings.database_sslmode}"
         )
     if settings.database_url:
         return settings.database_url
