@@ -98,7 +98,8 @@ def main() -> None:
     base = statistics.median(inproc["baseline"])
     print(f"cold start: import + handler construction, median of {runs} fresh processes "
           f"(python {sys.version.split()[0]}, {os.cpu_count()} CPUs)")
-    print(f"{'handler':36} {'median ms':>10} {'p90 ms':>8} {'x baseline':>11} {'process wall ms':>16}  heavy modules loaded")
+    print(f"{'handler':36} {'median ms':>10} {'p90 ms':>8} {'x baseline':>11} {'process wall ms':>16}"
+          "  heavy modules loaded")
     for name in (*HANDLERS, "baseline"):
         values = sorted(inproc[name])
         median = statistics.median(values)

@@ -18,11 +18,11 @@ HOURS_DAYS = 14
     "/restaurants/{slug}",
     response_model=RestaurantOut,
     summary="Name, hours for the next 14 service dates, special days, policies, max party size",
-    responses=errors.problem_responses(404, 503),
+    responses=errors.problem_responses(404, 422, 503),
 )
 def get_restaurant(
     booking: Booking,
-    slug: str = Path(max_length=100, description="The restaurant's slug (or id)."),
+    slug: str = Path(description="The restaurant's slug (or id); anything else is a 404."),
 ) -> RestaurantOut:
     if not SLUG_OR_UUID.match(slug):
         raise RestaurantNotFound(f"no restaurant {slug[:64]!r}")

@@ -89,7 +89,8 @@ async def require_json(request: Request) -> None:
 
 class BodyLimitMiddleware:
     """Refuse bodies over ``settings.max_request_bytes`` with 413, by declared length before reading, and
-    while reading for bodies without one (chunked)."""
+    while reading for bodies without one (chunked). The limit (the settings) is looked up only when a
+    request has a body, so a bodiless GET such as ``/healthz`` touches nothing."""
 
     def __init__(self, app: ASGIApp, limit: Callable[[], int]) -> None:
         self.app = app
@@ -99,9 +100,11 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limit()
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
+                if value == b"0":
+                    break
+                limit = self.limit()
                 if not value.isdigit() or int(value) > limit:
                     refusal = errors.problem(Request(scope), 413, "payload_too_large",
                                              f"the request body is larger than {limit} bytes")
@@ -113,8 +116,10 @@ class BodyLimitMiddleware:
         async def limited() -> Any:
             nonlocal received
             message = await receive()
-            if message.get("type") == "http.request":
-                received += len(message.get("body", b""))
+            chunk = message.get("body", b"") if message.get("type") == "http.request" else b""
+            if chunk:
+                received += len(chunk)
+                limit = self.limit()
                 if received > limit:
                     raise errors.PayloadTooLarge(limit)
             return message

@@ -53,7 +53,6 @@ class _Powertools:
 
     logger: Any = None
     metrics: Any = None
-    cold_start = True
 
     @classmethod
     def get_logger(cls) -> Any:
@@ -99,6 +98,7 @@ class ObservabilityMiddleware:
     def __init__(self, app: ASGIApp, on_unhandled: Callable[[Scope], Any]) -> None:
         self.app = app
         self.on_unhandled = on_unhandled
+        self.cold_start = True  # one app per Lambda function: its first invocation is the cold one
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -142,17 +142,17 @@ class ObservabilityMiddleware:
             logger.info("request", extra={"method": scope.get("method"), "route": _route_of(scope),
                                           "status": status, "duration_ms": elapsed_ms})
             if in_lambda:
-                _flush_metrics(buffer, scope.get("aws.context"))
+                if self.cold_start:
+                    self.cold_start = False
+                    buffer.append(("ColdStart", "Count", 1.0))
+                _flush_metrics(buffer)
             else:
                 logger.thread_safe_remove_keys(["correlation_id"])
 
 
-def _flush_metrics(buffer: list[tuple[str, str, float]], context: Any) -> None:
+def _flush_metrics(buffer: list[tuple[str, str, float]]) -> None:
     metrics = _Powertools.get_metrics()
     try:
-        if _Powertools.cold_start:
-            _Powertools.cold_start = False
-            metrics.add_metric(name="ColdStart", unit="Count", value=1)
         for name, unit, value in buffer:
             metrics.add_metric(name=name, unit=unit, value=value)
         if metrics.metric_set:

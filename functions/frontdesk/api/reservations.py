@@ -27,7 +27,7 @@ from frontdesk.core.errors import FrontDeskError, InvalidRequest, ReservationNot
 from frontdesk.core.model import Reservation
 
 router = APIRouter(prefix="/api/v1", tags=["reservations"], dependencies=[Depends(require_json)])
-ReservationId = Annotated[str, Path(max_length=64, description="The reservation's id (UUID).")]
+ReservationId = Annotated[str, Path(description="The reservation's id (UUID); anything else is a 404.")]
 
 
 def _reservation_id(raw: str) -> UUID:
@@ -90,7 +90,7 @@ def commit(
     "/reservations/{reservation_id}",
     response_model=ReservationOut,
     summary="One reservation",
-    responses=errors.problem_responses(404, 503),
+    responses=errors.problem_responses(404, 422, 503),
 )
 def get_reservation(reservation_id: ReservationId, booking: Booking) -> ReservationOut:
     return _out(booking, booking.get(_reservation_id(reservation_id)))
