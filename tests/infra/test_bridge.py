@@ -9,8 +9,8 @@ import pytest
 
 from infra_cdk.config import BRIDGE_DRAIN_SECONDS, BRIDGE_PORT, METRICS_NAMESPACE
 from infra_cdk.stacks.api import ROUTES
-from tests.infra.conftest import PROD_CONTEXT, Synthesized
 from tests.infra.support import as_list, only, properties, statements, text
+from tests.infra.synth import PROD_CONTEXT, Synthesized
 
 BRIDGE_SECRETS = {"OPENAI_API_KEY", "TWILIO_AUTH_TOKEN", "STREAM_TOKEN_SECRET", "REDIS_AUTH_TOKEN"}
 

@@ -13,7 +13,7 @@ from cfnlint.api import lint_by_config
 
 from infra_cdk.app import build_app
 from infra_cdk.nag import MIN_REASON_CHARS, NAG_MODE_CONTEXT, RecordedAcknowledgment, acknowledgments, enable_nag
-from tests.infra.conftest import PROD_CONTEXT, Synthesized, cdk_context
+from tests.infra.synth import PROD_CONTEXT, Synthesized, cdk_context
 
 #: cfn-lint warnings we accept, with the reason. Errors are never accepted.
 ACCEPTED_CFN_LINT_WARNINGS = {

@@ -11,8 +11,8 @@ from infra_cdk.config import (
     PROXY_PORT,
     REDIS_PORT,
 )
-from tests.infra.conftest import Synthesized
 from tests.infra.support import find, ingress_sources, logical_id_of, only, properties, text
+from tests.infra.synth import Synthesized
 
 
 def _db(synth: Synthesized) -> dict:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from aws_cdk.assertions import Match
 
 from infra_cdk.config import ALB_IDLE_TIMEOUT_SECONDS, BRIDGE_PORT, VPC_CIDR
-from tests.infra.conftest import PROD_CONTEXT, Synthesized
 from tests.infra.support import find, ingress_sources, logical_id_of, only, properties
+from tests.infra.synth import PROD_CONTEXT, Synthesized
 
 
 def _subnet_types(synth: Synthesized) -> list[str]:

@@ -7,8 +7,8 @@ from typing import Any
 
 from infra_cdk.config import METRICS_NAMESPACE
 from infra_cdk.stacks.api import HANDLERS
-from tests.infra.conftest import PROD_CONTEXT, Synthesized
 from tests.infra.support import only, properties, text
+from tests.infra.synth import PROD_CONTEXT, Synthesized
 
 
 def _alarms(synth: Synthesized) -> dict[str, dict[str, Any]]:
