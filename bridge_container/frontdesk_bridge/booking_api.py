@@ -94,7 +94,10 @@ class BookingApi:
         return body
 
     async def get_restaurant(self, slug_or_id: str) -> dict[str, Any]:
-        return await self._request("GET", f"/api/v1/restaurants/{quote(slug_or_id, safe='')}")
+        body = await self._request("GET", f"/api/v1/restaurants/{quote(slug_or_id, safe='')}")
+        if not isinstance(body, dict):
+            raise BookingUnavailable("restaurant details are not a JSON object")
+        return body
 
     async def check_availability(self, restaurant_id: str, local_date: str, local_time: str, party_size: int,
                                  caller_phone: str | None) -> dict[str, Any]:
