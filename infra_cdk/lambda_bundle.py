@@ -58,9 +58,7 @@ def pip_command(requirements: Path, output: Path, *, cross_platform: bool, cache
             cmd += ["--platform", platform]
         cmd += ["--implementation", "cp", "--python-version", PYTHON_VERSION]
     if cache_dir is not None:
-        cmd += ["--cache-dir", str(cache_dir)]
-    else:
-        cmd += ["--no-cache-dir"]
+        cmd += ["--cache-dir", str(cache_dir)]  # otherwise pip's own user cache
     return cmd
 
 

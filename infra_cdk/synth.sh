@@ -23,7 +23,15 @@ export AWS_EC2_METADATA_DISABLED=true
 export CDK_DISABLE_VERSION_CHECK=1
 export CDK_DISABLE_CLI_TELEMETRY=true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="${JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION:-20}"
-export FRONTDESK_PIP_CACHE_DIR="${FRONTDESK_PIP_CACHE_DIR:-$PWD/.dev/pip-cache}"
-mkdir -p "$FRONTDESK_PIP_CACHE_DIR"
+# Wheels for the Lambda bundle are cached in .dev/pip-cache; pip only uses a cache directory owned by the
+# current user, so when .dev belongs to someone else (make dev runs its servers as another user) fall back
+# to pip's own per-user cache.
+pip_cache="${FRONTDESK_PIP_CACHE_DIR:-$PWD/.dev/pip-cache}"
+mkdir -p "$pip_cache" 2>/dev/null || true
+if [ -O "$pip_cache" ] && [ -w "$pip_cache" ]; then
+    export FRONTDESK_PIP_CACHE_DIR="$pip_cache"
+else
+    unset FRONTDESK_PIP_CACHE_DIR
+fi
 
 exec npx --no-install cdk synth --all -q --no-notices --no-lookups --ci "$@"
