@@ -60,7 +60,8 @@ class LazyServices:
 
 
 def provider(request: Request) -> ServiceProvider:
-    return request.app.state.services.get()  # type: ignore[no-any-return]
+    lazy: LazyServices = request.app.state.services
+    return lazy.get()
 
 
 async def booking_service(request: Request) -> BookingService:

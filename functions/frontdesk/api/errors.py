@@ -113,7 +113,7 @@ class Problem(OutModel):
 def status_for(exc: domain.FrontDeskError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS:
-            return STATUS[cls]  # type: ignore[index]
+            return STATUS[cls]
     return 400
 
 
@@ -178,7 +178,13 @@ _FRIENDLY: dict[str, str] = {
     "dict_type": "must be a JSON object",
     "model_type": "must be a JSON object",
     "uuid_parsing": "must be a UUID",
-    "literal_error": None,  # pydantic's own message lists the allowed values
+}
+# Bounds, worded from the error's context (pydantic's ``ctx``).
+_BOUNDS: dict[str, tuple[str, str]] = {
+    "greater_than_equal": ("ge", "must be at least {}"),
+    "less_than_equal": ("le", "must be at most {}"),
+    "string_too_short": ("min_length", "must be at least {} characters"),
+    "string_too_long": ("max_length", "must be at most {} characters"),
 }
 _PATTERN_HINTS: dict[str, str] = {
     "guest_phone": "must be an E.164 phone number, like +12125550123",
@@ -208,6 +214,11 @@ def _message(error: Mapping[str, Any], field: str) -> str:
     friendly = _FRIENDLY.get(kind)
     if friendly:
         return friendly
+    if kind in _BOUNDS:
+        key, template = _BOUNDS[kind]
+        bound = (error.get("ctx") or {}).get(key)
+        if isinstance(bound, int | float):
+            return template.format(bound)
     message = str(error.get("msg", "is not valid"))
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)

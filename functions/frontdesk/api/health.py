@@ -33,7 +33,7 @@ async def healthz() -> Health:
     return Health()
 
 
-async def _check(name: str, ping: Any) -> tuple[str, str]:
+async def _check(name: str, ping: Any) -> tuple[str, Literal["ok", "unavailable"]]:
     try:
         await asyncio.wait_for(run_in_threadpool(ping), CHECK_TIMEOUT_SECONDS)
         return name, "ok"

@@ -70,7 +70,7 @@ def _year_in_range(value: Any) -> Any:
 
 def _to_date(value: str) -> date:
     try:
-        return _year_in_range(date.fromisoformat(value))  # type: ignore[no-any-return]
+        return _year_in_range(date.fromisoformat(value))
     except ValueError as exc:
         message = str(exc) if "years" in str(exc) else "must be a real calendar date, YYYY-MM-DD"
         raise ValueError(message) from None
