@@ -53,6 +53,7 @@ class _Powertools:
 
     logger: Any = None
     metrics: Any = None
+    app_logs_structured = False
 
     @classmethod
     def get_logger(cls) -> Any:
@@ -61,6 +62,19 @@ class _Powertools:
 
             cls.logger = Logger(service=SERVICE)
         return cls.logger
+
+    @classmethod
+    def structure_app_logs(cls) -> None:
+        """In Lambda, every ``frontdesk.*`` logger (adapters, API, webhooks) writes through the Powertools
+        handler too: JSON, with the correlation id of the invocation."""
+        if cls.app_logs_structured:
+            return
+        logger = cls.get_logger()
+        parent = logging.getLogger("frontdesk")
+        parent.handlers = [logger.registered_handler]
+        parent.setLevel(logger.log_level)
+        parent.propagate = False
+        cls.app_logs_structured = True
 
     @classmethod
     def get_metrics(cls) -> Any:
@@ -110,6 +124,7 @@ class ObservabilityMiddleware:
         in_lambda = "aws.context" in scope
         logger = _Powertools.get_logger()
         if in_lambda:
+            _Powertools.structure_app_logs()
             logger.set_correlation_id(request_id)  # one request at a time per Lambda environment
         else:
             logger.thread_safe_append_keys(correlation_id=request_id)

@@ -1,9 +1,11 @@
 """Lambda: Commit, read, find, cancel and modify reservations."""
 
 from mangum import Mangum
+from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
 
 from frontdesk.api import reservations
 from frontdesk.api.app import create_app
+from frontdesk.api.errors import PROBLEM_JSON
 
 app = create_app(routers=[reservations.router])
-handler = Mangum(app, lifespan="off")
+handler = Mangum(app, lifespan="off", text_mime_types=[*DEFAULT_TEXT_MIME_TYPES, PROBLEM_JSON])

@@ -49,10 +49,14 @@ def lambda_env(database: TestDatabase, redis_prefix: str, monkeypatch: pytest.Mo
         capture.setFormatter(powertools_logger.registered_formatter)
         logger = logging.getLogger(powertools_logger.name)
         logger.addHandler(capture)
+        app_logger = logging.getLogger("frontdesk")  # restyled in Lambda: restored for the other tests
+        saved = (list(app_logger.handlers), app_logger.level, app_logger.propagate)
         try:
             yield env
         finally:
             logger.removeHandler(capture)
+            app_logger.handlers, app_logger.level, app_logger.propagate = saved
+            _Powertools.app_logs_structured = False
             if wiring._services is not None:
                 wiring._services.store.close()
             config.get_settings.cache_clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -112,6 +113,20 @@ def test_logs_carry_the_api_gateway_request_id_as_correlation_id(lambda_env: Lam
     assert "+12125550123" not in lambda_env.logs.getvalue()
 
 
+def test_every_frontdesk_logger_writes_json_with_the_correlation_id_in_lambda(lambda_env: LambdaEnv) -> None:
+    from frontdesk.api.observability import _Powertools
+
+    lambda_env.invoke("availability", "restaurant_get.json")
+    powertools = _Powertools.get_logger().registered_handler
+    assert powertools in logging.getLogger("frontdesk").handlers
+    assert logging.getLogger("frontdesk").propagate is False
+    record = logging.getLogger("frontdesk.adapters.postgres").makeRecord(
+        "frontdesk.adapters.postgres", logging.WARNING, __file__, 1, "database connection failed", (), None)
+    line = json.loads(powertools.format(record))
+    assert (line["level"], line["message"], line["correlation_id"]) == \
+        ("WARNING", "database connection failed", "Hc9aSmLqIAMEbXQ=")
+
+
 def test_a_commit_event_books_and_its_retry_replays_with_metrics_for_each(
         lambda_env: LambdaEnv, capsys: pytest.CaptureFixture[str]) -> None:
     hold = _hold(lambda_env)
@@ -160,6 +175,7 @@ def test_a_naive_timestamp_event_is_a_422_problem_carrying_the_request_id(lambda
     response = lambda_env.invoke("availability", "availability_check_naive_ts.json")
     assert response["statusCode"] == 422
     assert response["headers"]["content-type"] == "application/problem+json"
+    assert response["isBase64Encoded"] is False  # problems are text to API Gateway, readable in its logs
     problem = json_body(response)
     assert problem["request_id"] == "Hc9aVq01IAMEbaQ="
     assert problem["errors"][0]["pointer"] == "/start_ts"
