@@ -183,7 +183,9 @@ class _SlotFields(WireModel):
 class AvailabilityCheck(_SlotFields):
     """Is a table free? Exactly one of `start_ts`, or `local_date` + `local_time`."""
 
-    caller_phone: Phone | None = None
+    caller_phone: Phone | None = Field(
+        default=None, description="The caller's number (E.164), when known. Validated only: the duplicate "
+                                  "guard (one live booking per phone at a time) runs at commit on `guest_phone`.")
     channel: ApiChannel = "phone_agent"
 
     model_config = ConfigDict(json_schema_extra={"examples": [

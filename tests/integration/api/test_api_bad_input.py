@@ -11,6 +11,7 @@ import pytest
 
 from frontdesk.api.app import create_app
 from frontdesk.core.booking import BookingService
+from frontdesk.core.errors import DatabaseUnavailable
 from frontdesk.wiring import Services
 from tests.integration.api.conftest import PHONE, assert_problem, weekday_ahead
 
@@ -144,6 +145,28 @@ async def test_a_valid_client_request_id_is_echoed_and_a_bad_one_replaced(client
     assert echoed.headers["x-request-id"] == echoed.json()["request_id"] == "bridge-call-42"
     replaced = await client.get("/api/v1/nope", headers={"X-Request-Id": "<script>" * 30})
     assert replaced.headers["x-request-id"] != "<script>" * 30
+
+
+class _DownStore:
+    """A BookingStore whose database is down."""
+
+    def __getattr__(self, name: str) -> Any:
+        def fail(*args: Any, **kwargs: Any) -> Any:
+            raise DatabaseUnavailable()
+
+        return fail
+
+
+async def test_a_database_outage_is_a_503_with_retry_after(services: Services) -> None:
+    broken = _BrokenServices(services)
+    broken.store = _DownStore()  # type: ignore[assignment]
+    broken.booking = BookingService(broken.store, services.holds)  # type: ignore[arg-type]
+    app = create_app(services=broken)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        response = await client.post("/api/v1/availability/check", json=GOOD_CHECK)
+    problem = assert_problem(response, 503, "database_unavailable")
+    assert response.headers["retry-after"] == "2"
+    assert "try again" in problem["detail"]
 
 
 class _BrokenStore:
