@@ -51,12 +51,16 @@ class MemoryCallStore:
 
 
 class RedisCallStore:
-    def __init__(self, url: str, prefix: str = "fd:", timeout: float = 0.5) -> None:
+    def __init__(self, url: str, prefix: str = "fd:", timeout: float = 0.5, password: str | None = None) -> None:
         import redis.asyncio as aioredis
 
         self._prefix = prefix
-        self._redis = aioredis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
-                                              health_check_interval=30)
+        if password:  # else keep whatever the URL carries
+            self._redis = aioredis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
+                                                  health_check_interval=30, password=password)
+        else:
+            self._redis = aioredis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
+                                                  health_check_interval=30)
 
     async def save(self, call_sid: str, record: CallRecord) -> bool:
         try:

@@ -41,8 +41,9 @@ def build_deps(settings: BridgeSettings) -> Any:
     from frontdesk_bridge.session import BridgeDeps
     from frontdesk_bridge.twilio_rest import TwilioRest
 
-    store: Any = (RedisCallStore(settings.redis_url, settings.redis_key_prefix) if settings.redis_url
-                  else MemoryCallStore())
+    token = settings.redis_auth_token.get_secret_value() if settings.redis_auth_token else None
+    store: Any = (RedisCallStore(settings.redis_url, settings.redis_key_prefix, password=token)
+                  if settings.redis_url else MemoryCallStore())
     return BridgeDeps(
         settings=settings,
         provider=OpenAIRealtimeProvider(settings.openai_realtime_url,

@@ -30,6 +30,8 @@ class BridgeSettings(BaseSettings):
     aws_region: str | None = None
 
     redis_url: str | None = "redis://127.0.0.1:6379/0"
+    # AUTH token of the managed Redis/Valkey in AWS (injected as a secret; the URL is rediss:// there).
+    redis_auth_token: SecretStr | None = None
     redis_key_prefix: str = "fd:"
 
     stream_token_secret: SecretStr | None = None
