@@ -22,9 +22,18 @@ class Settings(BaseSettings):
     database_url: str | None = None
     database_secret_arn: str | None = None
     database_proxy_host: str | None = None
+    # RDS Proxy listens on 5432 whatever port the instance (and so the secret) uses.
+    database_proxy_port: int = Field(default=5432, ge=1, le=65535)
     database_pool_max: int = Field(default=10, ge=1, le=200)
     # TLS to RDS Proxy when the URL comes from the secret; tests against a local server set "disable".
     database_sslmode: Literal["disable", "prefer", "require", "verify-ca", "verify-full"] = "require"
+
+    # The deploy-time migrations function: it connects as the master user straight to the instance (the roles
+    # may not exist yet), sets the app roles' passwords from their secrets and migrates as app_owner.
+    database_master_secret_arn: str | None = None
+    database_app_user_secret_arn: str | None = None
+    database_host: str | None = None
+    database_port: int | None = Field(default=None, ge=1, le=65535)
 
     # Redis: holds and call state. The AUTH token comes from a secret in AWS.
     redis_url: str | None = None

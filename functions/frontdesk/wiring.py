@@ -21,18 +21,45 @@ def _secret(arn: str, *, refresh: bool = False) -> str:
     return value if isinstance(value, str) else value.decode()
 
 
+def _secret_json(arn: str, refresh: bool = False) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(_secret(arn, refresh=refresh))
+    return doc
+
+
+def _conninfo(doc: dict[str, Any], host: str, port: int, sslmode: str) -> str:
+    return (
+        f"postgresql://{quote(doc['username'], safe='')}:{quote(doc['password'], safe='')}"
+        f"@{host}:{port}/{doc.get('dbname') or 'frontdesk'}?sslmode={sslmode}"
+    )
+
+
 def database_conninfo(settings: Settings, refresh: bool = False) -> str:
+    """What the API connects with: the app_user secret through RDS Proxy in AWS, DATABASE_URL elsewhere."""
     if settings.database_secret_arn:
-        doc: dict[str, Any] = json.loads(_secret(settings.database_secret_arn, refresh=refresh))
-        host = settings.database_proxy_host or doc["host"]
-        return (
-            f"postgresql://{quote(doc['username'], safe='')}:{quote(doc['password'], safe='')}"
-            f"@{host}:{doc.get('port', 5432)}/{doc.get('dbname', 'frontdesk')}"
-            f"?sslmode={settings.database_sslmode}"
-        )
+        doc = _secret_json(settings.database_secret_arn, refresh)
+        if settings.database_proxy_host:
+            return _conninfo(doc, settings.database_proxy_host, settings.database_proxy_port,
+                             settings.database_sslmode)
+        return _conninfo(doc, doc["host"], int(doc.get("port", 5432)), settings.database_sslmode)
     if settings.database_url:
         return settings.database_url
     raise RuntimeError("set DATABASE_URL (or DATABASE_SECRET_ARN in AWS)")
+
+
+def migration_conninfo(settings: Settings) -> tuple[str, dict[str, str]]:
+    """The deploy-time migration login (master, straight to the instance) and the app roles' passwords."""
+    if not (settings.database_master_secret_arn and settings.database_secret_arn
+            and settings.database_app_user_secret_arn):
+        raise RuntimeError("the migrations function needs DATABASE_MASTER_SECRET_ARN, DATABASE_SECRET_ARN "
+                           "(app_owner) and DATABASE_APP_USER_SECRET_ARN")
+    master = _secret_json(settings.database_master_secret_arn, refresh=True)
+    host = settings.database_host or master["host"]
+    port = settings.database_port or int(master.get("port", 5432))
+    passwords = {
+        "app_owner": _secret_json(settings.database_secret_arn, refresh=True)["password"],
+        "app_user": _secret_json(settings.database_app_user_secret_arn, refresh=True)["password"],
+    }
+    return _conninfo(master, host, port, settings.database_sslmode), passwords
 
 
 class Services:

@@ -90,6 +90,11 @@ def bootstrap(conn: psycopg.Connection[Any], role_passwords: dict[str, str] | No
         if role_passwords and role in role_passwords:
             conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(
                 sql.Identifier(role), sql.Literal(role_passwords[role])))
+    # A CREATEROLE login that is not a superuser (RDS's master) administers the roles it made but is not a
+    # member of them; membership lets the runner create the schema as app_owner.
+    with (contextlib.suppress(psycopg.errors.InsufficientPrivilege, psycopg.errors.InvalidGrantOperation),
+          conn.transaction()):
+        conn.execute(sql.SQL("GRANT app_owner TO {}").format(sql.Identifier(conn.info.user)))
     dbname = sql.Identifier(conn.info.dbname)
     conn.execute(sql.SQL("GRANT CREATE, CONNECT ON DATABASE {} TO app_owner").format(dbname))
     conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO app_user").format(dbname))
