@@ -516,3 +516,19 @@ def test_garbage_and_beta_events_from_the_model_are_logged_and_ignored() -> None
             assert caller.media_bytes == len(GREETING) and h.twilio.call_updates == []
             assert_clean(h, caller)
     run(scenario())
+
+
+def test_a_redis_outage_never_stalls_or_ends_a_call() -> None:
+    async def scenario() -> None:
+        async with BridgeHarness(redis_url="redis://127.0.0.1:9/0") as h:  # nothing listens on port 9
+            caller, model = await h.call()
+            await model.respond(function_call=("check_availability", CHECK_ARGS))
+            await model.wait_for("response.create", count=2)
+            assert model.outputs()[0]["available"] is True
+            await model.respond(GREETING)
+            await caller.wait_played(len(GREETING))
+            await caller.stop()
+            await asyncio.wait_for(model.closed.wait(), 1.0)
+            assert await h.record(caller.call_sid) is None  # after-stream would dial the restaurant: safe
+            assert_clean(h, caller)
+    run(scenario())
