@@ -240,8 +240,4 @@ def test_lambda_settings_read_every_environment_variable_the_api_functions_set(p
     for handler in HANDLERS.values():
         env = _env(_function(prod, handler)[1])
         unknown |= {name for name in env if not name.startswith("POWERTOOLS_")} - fields
-    if unknown == {"DATABASE_PROXY_PORT"}:
-        pytest.xfail("Settings has no database_proxy_port yet: wiring.database_conninfo uses the secret's port "
-                     f"({DB_PORT}, the instance) with the proxy host, but RDS Proxy listens on {PROXY_PORT} "
-                     "(reported to the lead)")
     assert unknown == set()
