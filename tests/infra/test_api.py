@@ -8,7 +8,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from infra_cdk.app import build_app
-from infra_cdk.config import DB_PORT, METRICS_NAMESPACE, PROXY_PORT
+from infra_cdk.config import METRICS_NAMESPACE, PROXY_PORT
 from infra_cdk.stacks.api import HANDLERS, ROUTES
 from tests.infra.support import as_list, find, only, properties, statements, text
 from tests.infra.synth import PROD_CONTEXT, Synthesized, cdk_context
