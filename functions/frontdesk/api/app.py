@@ -23,9 +23,9 @@ OPENAPI_URL = "/api/v1/openapi.json"
 
 def default_routers() -> list[APIRouter]:
     """Every route the API serves (what ``frontdesk serve`` runs)."""
-    from frontdesk.api import availability, health, reservations
+    from frontdesk.api import availability, health, reservations, twilio
 
-    return [health.router, availability.router, reservations.router]
+    return [health.router, availability.router, reservations.router, twilio.router]
 
 
 def create_app(
