@@ -325,6 +325,8 @@ def _record(edge: TwilioEdge, form: TwilioForm, status: str, **fields: Any) -> N
         edge.calls.record_status(form.call_sid, status, from_number=form.from_, to_number=form.to, **fields)
     except FrontDeskError as exc:
         log.warning("call not recorded", extra={"call_sid": form.call_sid, "error": exc.code})
+    except Exception:
+        log.exception("call not recorded", extra={"call_sid": form.call_sid})
 
 
 def _read_record(edge: TwilioEdge, call_sid: str) -> CallRecord | None:
@@ -337,6 +339,8 @@ def _read_record(edge: TwilioEdge, call_sid: str) -> CallRecord | None:
         log.error("call record unreadable", extra={"call_sid": call_sid, "error": str(exc)})
     except FrontDeskError as exc:
         log.warning("call record unavailable", extra={"call_sid": call_sid, "error": exc.code})
+    except Exception:
+        log.exception("call record not read", extra={"call_sid": call_sid})
     return None
 
 
