@@ -10,8 +10,9 @@ contended, so some answers are 409 with alternates (the heavier path). Two modes
 * saturation — the same callers with no think time at all: what one worker can take (latency is then
   mostly queueing, by Little's law).
 
+Every run gets a fresh database, Redis prefix and server, so each starts from the same empty calendar.
 Prints requests/s and p50/p99 per route (all answers, 2xx only, 409 only), and the overbookings found by an
-independent SQL audit of every bucket (must be 0). No assertions; exits 0. Cleans up its database and keys.
+independent SQL audit of every bucket (must be 0). No assertions; exits 0. Cleans up its databases and keys.
 
 Usage: ``python bench/api_load.py [--levels 50 200] [--seconds 15] [--think 0.5 1.5] [--no-saturation]``
 """
@@ -208,11 +209,30 @@ def main() -> None:
     parser.add_argument("--levels", type=int, nargs="+", default=[50, 200])
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--think", type=float, nargs=2, default=[0.5, 1.5], metavar=("MIN", "MAX"))
-    parser.add_argument("--days", type=int, default=60, help="spread starts over this many days")
+    parser.add_argument("--days", type=int, default=30, help="spread starts over this many days")
     parser.add_argument("--no-saturation", action="store_true", help="skip the no-think-time runs")
     args = parser.parse_args()
     think = (args.think[0], args.think[1])
 
+    runs = [(f"{level} concurrent callers (think {think[0]}-{think[1]} s)", level, args.seconds, think)
+            for level in args.levels]
+    if not args.no_saturation:
+        runs += [(f"saturation: {level} concurrent callers, no think time", level, max(5.0, args.seconds / 2),
+                  (0.0, 0.0)) for level in args.levels]
+    print(f"booking API load: frontdesk serve (uvicorn, 1 worker), a fresh database and Redis prefix per run, "
+          f"{os.cpu_count()} CPUs shared by server, PostgreSQL, Redis and this load generator")
+    total_booked = total_over = 0
+    for title, level, seconds, pace in runs:
+        booked, over = run_on_fresh_stack(title, level, seconds, pace, args.days)
+        total_booked += booked
+        total_over += over
+    print(f"\noverbookings found in all runs (buckets over any cap, {total_booked} reservations audited): "
+          f"{total_over}")
+
+
+def run_on_fresh_stack(title: str, level: int, seconds: float, think: tuple[float, float],
+                       days: int) -> tuple[int, int]:
+    """One run on its own database and Redis prefix, so every level starts from the same empty calendar."""
     database = create_database()
     prefix = f"fd_bench_{uuid.uuid4().hex[:8]}:"
     port = free_port()
@@ -220,23 +240,15 @@ def main() -> None:
     base_url = f"http://127.0.0.1:{port}"
     try:
         restaurant_id = httpx.get(f"{base_url}/api/v1/restaurants/demo-bistro").json()["id"]
-        print(f"booking API load: frontdesk serve (uvicorn, 1 worker) on {base_url}, database {database}, "
-              f"{os.cpu_count()} CPUs shared by server, PostgreSQL, Redis and this load generator")
-        asyncio.run(run_level(base_url, 10, 2, restaurant_id, 0, args.days, (0.0, 0.0)))  # warm-up: pools
-        for level in args.levels:
-            recorder = asyncio.run(run_level(base_url, level, args.seconds, restaurant_id, level, args.days, think))
-            report(f"{level} concurrent callers (think {think[0]}-{think[1]} s)", args.seconds, recorder)
-        if not args.no_saturation:
-            for level in args.levels:
-                seconds = max(5.0, args.seconds / 2)
-                recorder = asyncio.run(run_level(base_url, level, seconds, restaurant_id, level + 1, args.days,
-                                                 (0.0, 0.0)))
-                report(f"saturation: {level} concurrent callers, no think time", seconds, recorder)
+        asyncio.run(run_level(base_url, 10, 1, restaurant_id, 0, days, (0.0, 0.0)))  # warm-up: pools, caches
+        recorder = asyncio.run(run_level(base_url, level, seconds, restaurant_id, level, days, think))
+        report(title, seconds, recorder)
         with psycopg.connect(_url(database)) as conn:
-            booked = conn.execute("SELECT count(*) FROM reservations WHERE status = 'confirmed'").fetchone()
-            over = conn.execute(OVERBOOKED_BUCKETS).fetchone()
-        print(f"\nreservations confirmed: {booked[0] if booked else 0}")
-        print(f"overbookings found (buckets over any cap): {over[0] if over else 'n/a'}")
+            booked_row = conn.execute("SELECT count(*) FROM reservations WHERE status = 'confirmed'").fetchone()
+            over_row = conn.execute(OVERBOOKED_BUCKETS).fetchone()
+        booked, over = int(booked_row[0]) if booked_row else 0, int(over_row[0]) if over_row else 0
+        print(f"  reservations confirmed: {booked}; overbookings found (buckets over any cap): {over}")
+        return booked, over
     finally:
         server.terminate()
         try:
@@ -248,7 +260,6 @@ def main() -> None:
         if keys:
             client.delete(*keys)
         drop_database(database)
-
 
 if __name__ == "__main__":
     main()
