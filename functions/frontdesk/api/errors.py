@@ -34,6 +34,7 @@ STATUS: dict[type[domain.FrontDeskError], int] = {
     domain.SlotUnavailable: 409,
     domain.HoldExpired: 409,
     domain.InvalidStateTransition: 409,
+    domain.WouldStrandBookings: 409,
     domain.ServiceUnavailable: 503,
     domain.FrontDeskError: 400,
 }
@@ -46,6 +47,7 @@ TITLES: dict[str, str] = {
     "slot_unavailable": "That time cannot be booked",
     "hold_expired": "The hold has expired or was never placed",
     "invalid_state": "The reservation cannot change in its current state",
+    "would_strand_bookings": "The change would strand existing bookings",
     "service_unavailable": "A dependency is unavailable",
     "database_unavailable": "The reservation database is unavailable",
     "holds_unavailable": "Holds are unavailable",
