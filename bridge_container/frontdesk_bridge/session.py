@@ -578,7 +578,8 @@ class CallSession:
                 if ending.wait_for_playback:
                     await self._wait_for_playback(after_responses=False, limit=4.0)
                 await self._close_model()
-                number = str(self._restaurant.get("phone") or "")
+                # The restaurant's own line; never "phone", which is the number this AI answers.
+                number = str(self._restaurant.get("failover_phone") or "")
                 say = phrases.HOST_TRANSFER if ending.reason not in {"model_lost", "model_unavailable", "error",
                                                                       "max_duration"} else phrases.APOLOGY_TRANSFER
                 if number:

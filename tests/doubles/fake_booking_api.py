@@ -38,7 +38,8 @@ def _json(status: int, body: Any) -> httpx.Response:
 class FakeBookingApi:
     restaurant_id: str = RESTAURANT_ID
     name: str = "Demo Bistro"
-    phone: str = "+15550001111"
+    phone: str = "+15550001111"  # the number the AI answers
+    failover_phone: str = "+15550002222"  # the restaurant's own line, where transfers go
     full_times: set[str] = field(default_factory=set)  # "HH:MM" that answer 409 full
     delay: float = 0.0
     down: bool = False
@@ -65,7 +66,8 @@ class FakeBookingApi:
         hours = [{"local_date": (today + timedelta(days=i)).isoformat(), "opens": "17:00", "closes": "22:00",
                   "closed": False, "reason": None} for i in range(14)]
         return {"id": self.restaurant_id, "slug": "demo-bistro", "name": self.name, "timezone": "America/New_York",
-                "phone": self.phone, "address": "1 Main St", "policies": {"cancellation": "24 hours notice"},
+                "phone": self.phone, "failover_phone": self.failover_phone,
+                "address": "1 Main St", "policies": {"cancellation": "24 hours notice"},
                 "max_party_size": 8, "hours": hours, "special_days": []}
 
     def calls_to(self, fragment: str) -> list[tuple[str, str, Any]]:

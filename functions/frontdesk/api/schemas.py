@@ -391,6 +391,8 @@ class RestaurantOut(OutModel):
     name: str
     timezone: str
     phone: str | None = Field(description="The restaurant's public number (the one guests call).")
+    failover_phone: str | None = Field(
+        description="Where a call goes to reach a person: the restaurant's own line. Never the AI's number.")
     address: str
     policies: str
     max_party_size: int
@@ -404,7 +406,8 @@ class RestaurantOut(OutModel):
             -> RestaurantOut:
         return cls(
             id=restaurant.id, slug=restaurant.slug, name=restaurant.name, timezone=restaurant.timezone,
-            phone=restaurant.twilio_number, address=restaurant.address, policies=restaurant.policies,
+            phone=restaurant.twilio_number, failover_phone=restaurant.failover_number,
+            address=restaurant.address, policies=restaurant.policies,
             max_party_size=restaurant.max_party_size, min_notice_minutes=restaurant.min_notice_minutes,
             booking_horizon_days=restaurant.booking_horizon_days,
             hours=[h for plan in days for h in HoursOut.from_plan(plan)],

@@ -158,7 +158,8 @@ def test_the_model_socket_lost_for_good_transfers_the_caller_with_an_apology() -
             await model.drop()
             update = await h.twilio.wait_for_update(within=6)
             assert "<Say>" in update.twiml and "sorry" in update.twiml.lower()
-            assert "<Dial" in update.twiml and h.fake_booking.phone in update.twiml
+            assert "<Dial" in update.twiml and h.fake_booking.failover_phone in update.twiml
+            assert h.fake_booking.phone not in update.twiml
             record = await h.wait_record(caller.call_sid, lambda r: r.state is not CallState.ACTIVE)
             assert (record.state, record.outcome, record.reason) == (CallState.TRANSFER, CallOutcome.FAILED,
                                                                      "model_lost")
@@ -232,7 +233,7 @@ def test_pressing_0_transfers_the_caller_to_the_restaurant() -> None:
             await caller.dtmf("0")
             update = await h.twilio.wait_for_update()
             assert update.call_sid == caller.call_sid
-            assert f">{h.fake_booking.phone}</Dial>" in update.twiml
+            assert f">{h.fake_booking.failover_phone}</Dial>" in update.twiml
             await asyncio.wait_for(model.closed.wait(), 2)
             record = await h.wait_record(caller.call_sid, lambda r: r.state is not CallState.ACTIVE)
             assert (record.state, record.outcome, record.reason) == (CallState.TRANSFER, CallOutcome.TRANSFERRED,
@@ -321,7 +322,7 @@ def test_transfer_to_host_lets_the_sentence_finish_then_dials_the_restaurant() -
             await model.respond(words, function_call=("transfer_to_host", {"reason": "wants a manager"}))
             update = await h.twilio.wait_for_update()
             assert caller.played_bytes == len(words)
-            assert f">{h.fake_booking.phone}</Dial>" in update.twiml
+            assert f">{h.fake_booking.failover_phone}</Dial>" in update.twiml
             record = await h.wait_record(caller.call_sid, lambda r: r.state is not CallState.ACTIVE)
             assert (record.state, record.outcome) == (CallState.TRANSFER, CallOutcome.TRANSFERRED)
             assert_clean(h, caller)
@@ -465,7 +466,7 @@ def test_a_model_that_cannot_be_reached_at_call_start_means_an_apology_and_a_tra
             await caller.connect()
             await caller.start(h.token(caller.call_sid), h.restaurant_id)
             update = await h.twilio.wait_for_update()
-            assert "sorry" in update.twiml.lower() and f">{h.fake_booking.phone}</Dial>" in update.twiml
+            assert "sorry" in update.twiml.lower() and f">{h.fake_booking.failover_phone}</Dial>" in update.twiml
             record = await h.wait_record(caller.call_sid, lambda r: r.state is not CallState.ACTIVE)
             assert (record.outcome, record.reason) == (CallOutcome.FAILED, "model_unavailable")
     run(scenario())

@@ -96,7 +96,7 @@ def test_sigterm_drains_healthz_refuses_new_calls_and_transfers_the_calls_still_
                 assert twilio.call_updates == []
 
                 update = await twilio.wait_for_update(within=10)
-                assert f">{booking.phone}</Dial>" in update.twiml
+                assert f">{booking.failover_phone}</Dial>" in update.twiml
                 assert await asyncio.to_thread(proc.wait, 15) == 0
                 record = await store.load(caller.call_sid)
                 assert record is not None

@@ -62,11 +62,12 @@ async def test_restaurant_facts_cover_fourteen_service_dates_from_today(client: 
     response = await client.get("/api/v1/restaurants/demo-bistro")
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"id", "slug", "name", "timezone", "phone", "address", "policies", "max_party_size",
-                         "min_notice_minutes", "booking_horizon_days", "hours", "special_days"}
+    assert set(body) == {"id", "slug", "name", "timezone", "phone", "failover_phone", "address", "policies",
+                         "max_party_size", "min_notice_minutes", "booking_horizon_days", "hours", "special_days"}
     assert (body["slug"], body["name"], body["timezone"], body["max_party_size"]) == \
         ("demo-bistro", "Demo Bistro", "America/New_York", 12)
     assert body["phone"] == "+15555550100"
+    assert body["failover_phone"] == "+15555550199"  # transfers go to the restaurant, never back to the AI
     today = datetime.now(ZoneInfo("America/New_York")).date()
     dates = [date.fromisoformat(h["local_date"]) for h in body["hours"]]
     assert dates == [today + timedelta(days=i) for i in range(14)]

@@ -70,10 +70,6 @@ async def test_a_stream_the_bridge_refuses_sends_the_caller_to_the_restaurant(
         assert number is not None and number.text == DEMO_FAILOVER
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bridge transfers dial the booking API's restaurant `phone`, which is the Twilio number the AI answers "
-    "(+15555550100), not the failover number: the call loops back into the AI. Fix in the bridge (close the "
-    "stream and let /twilio/after-stream dial) or expose the failover number; then drop this marker."))
 async def test_when_the_model_is_lost_the_bridge_transfers_to_the_failover_number_not_back_to_the_ai(
         booking_api: Any, make_stack: StackFactory, redis_prefix: str) -> None:
     async with BridgeHarness(booking_url=booking_api.url, redis_prefix=redis_prefix) as harness:
