@@ -112,6 +112,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except ValueError as exc:  # pydantic's ValidationError is one: invalid settings from the environment
+        print(f"frontdesk: invalid settings: {exc}", file=sys.stderr)
+        return 1
     except Exception as exc:  # a driver or network failure: say what, not where
         import psycopg
 

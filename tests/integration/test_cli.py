@@ -71,3 +71,10 @@ def test_every_command_explains_itself() -> None:
     for args in (("--help",), ("db", "--help"), ("db", "migrate", "--help"), ("dev", "--help")):
         result = frontdesk(*args)
         assert result.returncode == 0 and "usage: frontdesk" in result.stdout
+
+
+def test_serve_refuses_to_start_with_unsigned_twilio_webhooks_in_prod() -> None:
+    result = frontdesk("serve", "--port", "0", env={"STAGE": "prod", "ALLOW_UNSIGNED_TWILIO": "true"})
+    assert result.returncode == 1
+    assert "ALLOW_UNSIGNED_TWILIO=true is refused when STAGE=prod" in result.stderr
+    assert "Traceback" not in result.stderr

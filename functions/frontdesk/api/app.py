@@ -76,4 +76,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Every route under uvicorn, one worker: what ``frontdesk serve`` / ``make dev`` run."""
     import uvicorn
 
+    from frontdesk.config import get_settings
+
+    get_settings()  # refuse to start on invalid settings (e.g. unsigned Twilio webhooks in prod), not per request
     uvicorn.run(create_app(), host=host, port=port, workers=1, access_log=False, proxy_headers=False)
