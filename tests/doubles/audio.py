@@ -1,4 +1,5 @@
-"""The shared protocol fixtures (``../shared/fixtures``), located once."""
+"""The protocol fixtures, located once: ``tests/fixtures/protocol`` (a copy of the team's
+``shared/fixtures``, kept in the repository so a clone tests on its own)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,10 @@ FRAME_BYTES = 160  # 20 ms of 8 kHz µ-law
 
 
 def _find_fixtures() -> Path:
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        for candidate in (parent / "shared" / "fixtures", parent.parent / "shared" / "fixtures"):
-            if (candidate / "README.md").exists():
-                return candidate
-    raise FileNotFoundError("shared/fixtures not found next to the repository")
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "protocol"
+    if not (fixtures / "README.md").exists():
+        raise FileNotFoundError(f"protocol fixtures missing at {fixtures}")
+    return fixtures
 
 
 FIXTURES = _find_fixtures()
