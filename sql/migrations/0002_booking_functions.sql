@@ -13,9 +13,12 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT date_bin(interval '15 minutes', ts, timestamptz '2000-01-01 00:00:00+00')
 $$;
 
+-- The first boundary at or after ts. ts appears once so the planner can inline the function (timestamps
+-- have microsecond resolution).
 CREATE FUNCTION fd_bucket_ceil(ts timestamptz) RETURNS timestamptz
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN fd_bucket_floor(ts) = ts THEN ts ELSE fd_bucket_floor(ts) + interval '15 minutes' END
+    SELECT date_bin(interval '15 minutes', ts + interval '15 minutes' - interval '1 microsecond',
+                    timestamptz '2000-01-01 00:00:00+00')
 $$;
 
 -- Does a window [opens, closes) cover local time t? same_day: t is on the window's own date;
@@ -34,12 +37,17 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 CREATE FUNCTION fd_turn_minutes_v1(p_restaurant uuid, p_party integer) RETURNS integer
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce(
-        (SELECT minutes FROM turn_times
-          WHERE restaurant_id = p_restaurant AND p_party BETWEEN min_party AND max_party),
-        (SELECT default_turn_minutes FROM restaurants WHERE id = p_restaurant))
-$$;
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_minutes integer;
+BEGIN
+    SELECT minutes INTO v_minutes FROM turn_times
+     WHERE restaurant_id = p_restaurant AND p_party BETWEEN min_party AND max_party;
+    IF v_minutes IS NULL THEN
+        SELECT default_turn_minutes INTO v_minutes FROM restaurants WHERE id = p_restaurant;
+    END IF;
+    RETURN v_minutes;
+END $$;
 
 -- The windows of one service date: a special day replaces the weekly hours. A closed special day is one
 -- row with closed_reason set; a date with no windows at all is simply closed.
@@ -159,10 +167,37 @@ LANGUAGE sql STABLE AS $$
         OR coalesce(bl.covers_starting, 0) <> coalesce(s.starting, 0)
 $$;
 
+-- The first bucket of [p_start, p_end) that cannot take one more party of p_party, or NULL. PL/pgSQL so its
+-- plan is cached per session (a SQL-language function is planned again on every call).
+CREATE FUNCTION fd_first_full_bucket(p_restaurant uuid, p_service_date date, p_start timestamptz,
+                                     p_end timestamptz, p_party integer, p_exclude uuid)
+RETURNS timestamptz
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_bucket timestamptz;
+BEGIN
+    SELECT b.bucket INTO v_bucket
+      FROM bucket_state_v1(p_restaurant, p_service_date, fd_bucket_floor(p_start), fd_bucket_ceil(p_end),
+                           p_exclude) b
+     WHERE b.covers_present + p_party > b.max_covers_present
+        OR b.parties_present + 1 > b.max_parties_present
+        OR (b.bucket = fd_bucket_floor(p_start) AND b.covers_starting + p_party > b.max_covers_starting)
+     ORDER BY b.bucket
+     LIMIT 1;
+    RETURN v_bucket;
+END $$;
+
+CREATE FUNCTION fd_full_detail(p_restaurant uuid, p_party integer, p_bucket timestamptz) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT format('no room for %s at %s', p_party, to_char(p_bucket AT TIME ZONE timezone, 'HH24:MI'))
+      FROM restaurants WHERE id = p_restaurant
+$$;
+
 -- Can this party start at p_start? Returns reason NULL and the service date and end when it can
 -- (ignoring holds, which live in Redis), or the first reason it cannot. Reads only; takes no locks.
+-- p_check_capacity false stops after the hours: the writers check capacity themselves, under the locks.
 CREATE FUNCTION slot_check_v1(p_restaurant uuid, p_start timestamptz, p_party integer, p_exclude uuid,
-                              p_enforce_notice boolean)
+                              p_enforce_notice boolean, p_check_capacity boolean DEFAULT true)
 RETURNS TABLE (reason text, detail text, service_date date, end_ts timestamptz)
 LANGUAGE plpgsql STABLE ROWS 1 AS $$
 DECLARE
@@ -173,7 +208,7 @@ DECLARE
     v_sd date;
     v_end timestamptz;
     v_blackout text;
-    v_full record;
+    v_full timestamptz;
 BEGIN
     SELECT * INTO r FROM restaurants WHERE id = p_restaurant;
     IF NOT FOUND THEN
@@ -228,18 +263,12 @@ BEGIN
     END IF;
 
     v_end := p_start + make_interval(mins => fd_turn_minutes_v1(p_restaurant, p_party));
-    SELECT b.bucket INTO v_full
-      FROM bucket_state_v1(p_restaurant, v_sd, fd_bucket_floor(p_start), fd_bucket_ceil(v_end), p_exclude) b
-     WHERE b.covers_present + p_party > b.max_covers_present
-        OR b.parties_present + 1 > b.max_parties_present
-        OR (b.bucket = fd_bucket_floor(p_start) AND b.covers_starting + p_party > b.max_covers_starting)
-     ORDER BY b.bucket
-     LIMIT 1;
-    IF FOUND THEN
-        RETURN QUERY SELECT 'full',
-            format('no room for %s at %s', p_party, to_char(v_full.bucket AT TIME ZONE r.timezone, 'HH24:MI')),
-            v_sd, v_end;
-        RETURN;
+    IF p_check_capacity THEN
+        v_full := fd_first_full_bucket(p_restaurant, v_sd, p_start, v_end, p_party, p_exclude);
+        IF v_full IS NOT NULL THEN
+            RETURN QUERY SELECT 'full', fd_full_detail(p_restaurant, p_party, v_full), v_sd, v_end;
+            RETURN;
+        END IF;
     END IF;
     RETURN QUERY SELECT NULL::text, NULL::text, v_sd, v_end;
 END $$;
@@ -305,15 +334,24 @@ LANGUAGE sql STABLE AS $$
         'cancelled_at', r.cancelled_at, 'replayed', p_replayed)
 $$;
 
+-- The reservation an earlier attempt of this commit made, by hold or idempotency key (each uses its index).
 CREATE FUNCTION fd_find_replay(p_restaurant uuid, p_hold_id text, p_idempotency_key text) RETURNS reservations
-LANGUAGE sql STABLE AS $$
-    SELECT * FROM reservations
-     WHERE restaurant_id = p_restaurant
-       AND ((p_hold_id IS NOT NULL AND hold_id = p_hold_id)
-         OR (p_idempotency_key IS NOT NULL AND idempotency_key = p_idempotency_key))
-     ORDER BY created_at
-     LIMIT 1
-$$;
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_row reservations;
+BEGIN
+    IF p_hold_id IS NOT NULL THEN
+        SELECT * INTO v_row FROM reservations WHERE restaurant_id = p_restaurant AND hold_id = p_hold_id;
+        IF FOUND THEN
+            RETURN v_row;
+        END IF;
+    END IF;
+    IF p_idempotency_key IS NOT NULL THEN
+        SELECT * INTO v_row FROM reservations
+         WHERE restaurant_id = p_restaurant AND idempotency_key = p_idempotency_key;
+    END IF;
+    RETURN v_row;
+END $$;
 
 CREATE FUNCTION commit_reservation_v1(
     p_restaurant uuid, p_start timestamptz, p_party integer, p_guest_name text, p_guest_phone text,
@@ -323,9 +361,8 @@ RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
     v_row reservations;
-    v_turn integer;
-    v_end timestamptz;
     v_check record;
+    v_full timestamptz;
 BEGIN
     PERFORM fd_require_read_committed();
     -- A retried commit (same hold or idempotency key) returns what the first one made.
@@ -336,28 +373,30 @@ BEGIN
     IF p_hold_expires_at IS NOT NULL AND p_hold_expires_at <= clock_timestamp() THEN
         RAISE EXCEPTION 'the hold has expired' USING ERRCODE = 'FD020';
     END IF;
-    v_turn := fd_turn_minutes_v1(p_restaurant, p_party);
-    IF v_turn IS NULL THEN
-        RAISE EXCEPTION 'no such restaurant' USING ERRCODE = 'FD001';
+    -- Hours, blackouts, party size and notice change only under the configuration lock, which every booking
+    -- shares from here to its commit: checking them before the bucket locks keeps the serialised part short.
+    PERFORM pg_advisory_xact_lock_shared(fd_config_lock_key(p_restaurant));
+    SELECT * INTO v_check FROM slot_check_v1(p_restaurant, p_start, p_party, NULL, p_channel <> 'staff', false);
+    IF v_check.reason IS NOT NULL THEN
+        PERFORM fd_raise_unavailable(v_check.reason, v_check.detail);
     END IF;
-    v_end := p_start + make_interval(mins => v_turn);
 
-    PERFORM fd_lock_buckets(p_restaurant, ARRAY[tstzrange(p_start, v_end)]);
+    PERFORM fd_lock_buckets(p_restaurant, ARRAY[tstzrange(p_start, v_check.end_ts)]);
 
     -- Under the locks: a concurrent retry of this very commit may have finished while we waited.
     v_row := fd_find_replay(p_restaurant, p_hold_id, p_idempotency_key);
     IF v_row.id IS NOT NULL THEN
         RETURN fd_reservation_json(v_row, true);
     END IF;
-    SELECT * INTO v_check FROM slot_check_v1(p_restaurant, p_start, p_party, NULL, p_channel <> 'staff');
-    IF v_check.reason IS NOT NULL THEN
-        PERFORM fd_raise_unavailable(v_check.reason, v_check.detail);
+    v_full := fd_first_full_bucket(p_restaurant, v_check.service_date, p_start, v_check.end_ts, p_party, NULL);
+    IF v_full IS NOT NULL THEN
+        PERFORM fd_raise_unavailable('full', fd_full_detail(p_restaurant, p_party, v_full));
     END IF;
 
     BEGIN
         INSERT INTO reservations (restaurant_id, service_date, during, party_size, guest_name, guest_phone,
                                   notes, channel, hold_id, idempotency_key)
-        VALUES (p_restaurant, v_check.service_date, tstzrange(p_start, v_end), p_party, btrim(p_guest_name),
+        VALUES (p_restaurant, v_check.service_date, tstzrange(p_start, v_check.end_ts), p_party, btrim(p_guest_name),
                 p_guest_phone, coalesce(p_notes, ''), p_channel, p_hold_id, p_idempotency_key)
         RETURNING * INTO v_row;
     EXCEPTION
@@ -367,7 +406,7 @@ BEGIN
     END;
     INSERT INTO event_log (restaurant_id, reservation_id, kind, actor, payload)
     VALUES (p_restaurant, v_row.id, 'reservation.confirmed', p_actor,
-            jsonb_build_object('start_ts', p_start, 'end_ts', v_end, 'party_size', p_party,
+            jsonb_build_object('start_ts', p_start, 'end_ts', v_check.end_ts, 'party_size', p_party,
                                'channel', p_channel, 'hold_id', p_hold_id));
     RETURN fd_reservation_json(v_row, false);
 END $$;
@@ -410,6 +449,7 @@ DECLARE
     v_party integer;
     v_end timestamptz;
     v_check record;
+    v_full timestamptz;
 BEGIN
     PERFORM fd_require_read_committed();
     SELECT * INTO v_old FROM reservations WHERE id = p_id FOR UPDATE;
@@ -424,14 +464,19 @@ BEGIN
     IF v_start = lower(v_old.during) AND v_party = v_old.party_size THEN
         RETURN fd_reservation_json(v_old, true);
     END IF;
-    v_end := v_start + make_interval(mins => fd_turn_minutes_v1(v_old.restaurant_id, v_party));
+    PERFORM pg_advisory_xact_lock_shared(fd_config_lock_key(v_old.restaurant_id));
+    SELECT * INTO v_check FROM slot_check_v1(v_old.restaurant_id, v_start, v_party, p_id,
+                                             p_enforce_notice AND v_start <> lower(v_old.during), false);
+    IF v_check.reason IS NOT NULL THEN
+        PERFORM fd_raise_unavailable(v_check.reason, v_check.detail);
+    END IF;
+    v_end := v_check.end_ts;
 
     PERFORM fd_lock_buckets(v_old.restaurant_id, ARRAY[v_old.during, tstzrange(v_start, v_end)]);
 
-    SELECT * INTO v_check FROM slot_check_v1(v_old.restaurant_id, v_start, v_party, p_id,
-                                             p_enforce_notice AND v_start <> lower(v_old.during));
-    IF v_check.reason IS NOT NULL THEN
-        PERFORM fd_raise_unavailable(v_check.reason, v_check.detail);
+    v_full := fd_first_full_bucket(v_old.restaurant_id, v_check.service_date, v_start, v_end, v_party, p_id);
+    IF v_full IS NOT NULL THEN
+        PERFORM fd_raise_unavailable('full', fd_full_detail(v_old.restaurant_id, v_party, v_full));
     END IF;
     BEGIN
         UPDATE reservations

@@ -112,3 +112,13 @@ def test_the_demo_seed_is_idempotent(database: TestDatabase) -> None:
     assert database.rows("SELECT weekday, opens, closes FROM operating_hours ORDER BY weekday") == before
     assert database.scalar("SELECT count(*) FROM restaurants WHERE slug = 'demo-bistro'") == 1
     assert database.scalar("SELECT count(*) FROM capacity_rules") == 1
+
+
+def test_the_demo_seed_keeps_what_a_developer_changed(database: TestDatabase) -> None:
+    from frontdesk.db.migrate import seed
+
+    database.scalar("UPDATE restaurants SET twilio_number = '+15551234567' WHERE slug = 'demo-bistro' RETURNING 1")
+    database.scalar("UPDATE operating_hours SET closes = '21:00' WHERE weekday = 1 RETURNING 1")
+    seed(database.admin_url)
+    assert database.scalar("SELECT twilio_number FROM restaurants WHERE slug = 'demo-bistro'") == "+15551234567"
+    assert str(database.scalar("SELECT closes FROM operating_hours WHERE weekday = 1")) == "21:00:00"

@@ -133,7 +133,7 @@ SELECT c.reason, c.detail, c.service_date, c.end_ts,
                                             b.max_covers_starting) ORDER BY b.bucket)
              FROM bucket_state_v1(%(r)s, c.service_date, fd_bucket_floor(%(s)s), fd_bucket_ceil(c.end_ts), %(x)s) b)
        END
-  FROM slot_check_v1(%(r)s, %(s)s, %(p)s, %(x)s, %(n)s) c
+  FROM slot_check_v1(%(r)s, %(s)s, %(p)s, %(x)s, %(n)s, false) c
 """
 
 

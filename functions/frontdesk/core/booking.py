@@ -11,7 +11,7 @@ import contextlib
 import re
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 
@@ -163,6 +163,13 @@ class BookingService:
         )
         if evaluation.reason == "restaurant_not_found":
             raise RestaurantNotFound()
+        if evaluation.reason is None:
+            first = floor_bucket(start)
+            full = next((b for b in evaluation.buckets if not b.admits(party_size, b.bucket == first)), None)
+            if full is not None:
+                local = to_local(full.bucket, restaurant.timezone)
+                evaluation = replace(evaluation, reason="full",
+                                     detail=f"no room for {party_size} at {local.strftime('%H:%M')}")
         if evaluation.reason is not None:
             raise self._unavailable(restaurant, start, party_size, channel, exclude, evaluation.reason,
                                     evaluation.detail, evaluation.service_date)

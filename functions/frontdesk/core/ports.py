@@ -28,7 +28,10 @@ class BookingStore(Protocol):
 
     def evaluate(
         self, restaurant_id: UUID, start: datetime, party_size: int, *, exclude: UUID | None, enforce_notice: bool
-    ) -> SlotEvaluation: ...
+    ) -> SlotEvaluation:
+        """Everything but capacity (hours, blackouts, party size, notice), plus the confirmed load and caps of
+        the slot's buckets, so the caller applies the capacity rule to them."""
+        ...
 
     def day_plans(self, restaurant_id: UUID, first: date, last: date) -> list[DayPlan]: ...
 
