@@ -1,7 +1,7 @@
 """Data: PostgreSQL 17 (RDS) behind RDS Proxy, Valkey for holds/call state, and the app's secrets.
 
 Stateful and slow to change, so it deploys rarely and independently of the code stacks.
-Decision RDS vs Aurora Serverless v2: see infra_cdk/RUNBOOK.md ("Why RDS PostgreSQL, not Aurora").
+Decision RDS vs Aurora Serverless v2: see README.md, "Why RDS PostgreSQL, not Aurora Serverless v2".
 """
 
 from __future__ import annotations
@@ -318,7 +318,7 @@ class AppSecrets(Construct):
                 secret_name=f"frontdesk/{config.stage}/{what}",
                 description=(
                     f"{what}: plain string, issued by the vendor. Created with a random placeholder; set it with "
-                    "`aws secretsmanager put-secret-value` (see infra_cdk/RUNBOOK.md)."
+                    "`aws secretsmanager put-secret-value` (see the README, Deploying to AWS)."
                 ),
                 generate_secret_string=secretsmanager.SecretStringGenerator(
                     password_length=32, exclude_punctuation=True
