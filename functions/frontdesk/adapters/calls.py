@@ -16,17 +16,15 @@ one statement per call, no session state, no prepared statements.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import psycopg
-from psycopg_pool import ConnectionPool, PoolTimeout
-
-from frontdesk.core.errors import DatabaseUnavailable, InvalidRequest, ServiceUnavailable
+from frontdesk.adapters.pg import Database
+from frontdesk.adapters.postgres import domain_error
+from frontdesk.core.errors import DatabaseUnavailable, ServiceUnavailable
 from frontdesk.twilio_edge.decisions import CallRoute
 from frontdesk_contract.call_record import CallRecord, call_record_key, decode_call_record
 
@@ -56,13 +54,6 @@ _RECORD_SQL = (
 )
 
 
-def _lost_connection(exc: psycopg.Error) -> bool:
-    state = exc.sqlstate
-    if state is None:
-        return isinstance(exc, psycopg.OperationalError)
-    return state.startswith("08") or state in {"57P01", "57P02", "57P03", "28P01"}
-
-
 class PostgresCallStore:
     """``conninfo`` is a DSN or a function returning one (``refresh=True`` after an authentication failure,
     so a rotated secret is fetched again). ``route_ttl``: how long a looked-up route is trusted;
@@ -79,65 +70,19 @@ class PostgresCallStore:
         pool_timeout: float = 3.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._conninfo = conninfo
-        self._max_size = max_size
+        self._db = Database(conninfo, on_error=domain_error, max_size=max_size, min_size=0,
+                            timeout=pool_timeout, cooldown=cooldown, name="frontdesk-calls", clock=clock)
         self._route_ttl = route_ttl
         self._stale_for = stale_for
-        self._cooldown = cooldown
-        self._pool_timeout = pool_timeout
         self._clock = clock
-        self._pool: ConnectionPool | None = None
-        self._lock = threading.Lock()
         self._routes: dict[str, tuple[float, CallRoute | None]] = {}
-        self._down_until = 0.0
-        self._auth_failed = False
-
-    # -- connection handling ------------------------------------------------------------------------
-
-    def _get_pool(self, refresh: bool) -> ConnectionPool:
-        with self._lock:
-            if self._pool is None or refresh:
-                if self._pool is not None:
-                    self._pool.close(timeout=1)
-                dsn = self._conninfo(refresh) if callable(self._conninfo) else self._conninfo
-                self._pool = ConnectionPool(
-                    dsn, min_size=0, max_size=self._max_size, timeout=self._pool_timeout, name="frontdesk-calls",
-                    kwargs={"autocommit": True, "prepare_threshold": None, "connect_timeout": 3}, open=True)
-            return self._pool
 
     def close(self) -> None:
-        with self._lock:
-            if self._pool is not None:
-                self._pool.close()
-                self._pool = None
+        self._db.close()
 
     def _run(self, sql: str, params: Any) -> list[tuple[Any, ...]]:
-        """One statement on a pooled connection; one retry on a connection lost to a restart (every
-        statement here is safe to repeat). Unreachable → :class:`DatabaseUnavailable` and a cool-down."""
-        if self._clock() < self._down_until:
-            raise DatabaseUnavailable()
-        for attempt in range(2):
-            try:
-                with self._get_pool(refresh=attempt > 0 and self._auth_failed).connection() as conn:
-                    return conn.execute(sql, params).fetchall()
-            except PoolTimeout as exc:
-                self._trip(exc)
-                raise DatabaseUnavailable() from exc
-            except psycopg.Error as exc:
-                if not _lost_connection(exc):
-                    if (exc.sqlstate or "").startswith(("22", "23")):
-                        raise InvalidRequest(exc.diag.message_primary or "invalid call data") from exc
-                    log.error("database error %s: %s", exc.sqlstate, exc.diag.message_primary)
-                    raise DatabaseUnavailable() from exc
-                self._auth_failed = exc.sqlstate == "28P01"
-                if attempt == 1:
-                    self._trip(exc)
-                    raise DatabaseUnavailable() from exc
-        raise AssertionError("unreachable")
-
-    def _trip(self, exc: BaseException) -> None:
-        self._down_until = self._clock() + self._cooldown
-        log.warning("database unavailable for call routing, cooling down %.1fs: %s", self._cooldown, exc)
+        """One statement; every statement here is safe to repeat, so a lost connection is retried once."""
+        return self._db.run(lambda conn: conn.execute(sql, params).fetchall())
 
     # -- reads --------------------------------------------------------------------------------------
 

@@ -1,26 +1,23 @@
-"""PostgreSQL adapter: psycopg 3 + psycopg_pool, safe behind RDS Proxy.
+"""PostgreSQL adapter of the booking core (connections: ``adapters.pg.Database``, safe behind RDS Proxy).
 
-No session SET, no session advisory locks, no prepared statements (prepare_threshold=None): every
-connection can be multiplexed by the proxy. Each call is one autocommit statement; the booking
-functions do their locking inside it. Driver errors become domain errors here and nowhere else.
+Each call is one autocommit statement; the booking functions do their locking inside it. Driver errors
+become domain errors in ``domain_error`` and nowhere else.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
 import time as _time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
 import psycopg
 from psycopg.rows import tuple_row
-from psycopg_pool import ConnectionPool, PoolTimeout
 
+from frontdesk.adapters.pg import Conninfo, Database
 from frontdesk.core.errors import (
     DatabaseUnavailable,
     FrontDeskError,
@@ -84,14 +81,6 @@ def domain_error(exc: psycopg.Error) -> FrontDeskError:
     return DatabaseUnavailable()
 
 
-def _lost_connection(exc: psycopg.Error) -> bool:
-    """The connection (not the statement) failed: the server restarted, went away, or refused us."""
-    state = exc.sqlstate
-    if state is None:
-        return isinstance(exc, psycopg.OperationalError)
-    return state.startswith("08") or state in {"57P01", "57P02", "57P03", "28P01"}
-
-
 def _reservation(doc: dict[str, Any]) -> Reservation:
     return Reservation(
         id=UUID(doc["id"]),
@@ -143,74 +132,21 @@ class PostgresBookingStore:
 
     def __init__(
         self,
-        conninfo: str | Callable[[bool], str],
+        conninfo: Conninfo | Database,
         *,
         max_size: int = 10,
         restaurant_cache_seconds: float = 10.0,
     ) -> None:
-        self._conninfo = conninfo
-        self._max_size = max_size
-        self._pool: ConnectionPool | None = None
-        self._lock = threading.Lock()
+        self._db = conninfo if isinstance(conninfo, Database) else Database(
+            conninfo, on_error=domain_error, max_size=max_size)
         self._cache_seconds = restaurant_cache_seconds
         self._restaurants: dict[str, tuple[float, Restaurant]] = {}
 
-    # -- connection handling ------------------------------------------------------------------------
-
-    def _dsn(self, refresh: bool) -> str:
-        return self._conninfo(refresh) if callable(self._conninfo) else self._conninfo
-
-    def _get_pool(self, refresh: bool = False) -> ConnectionPool:
-        with self._lock:
-            if self._pool is None or refresh:
-                if self._pool is not None:
-                    self._pool.close(timeout=1)
-                self._pool = ConnectionPool(
-                    self._dsn(refresh),
-                    min_size=1,
-                    max_size=self._max_size,
-                    # Fail within 3 s when the database is gone: a caller on the phone is waiting, and the
-                    # bridge gives the API 4 s before it apologises.
-                    kwargs={"autocommit": True, "prepare_threshold": None, "connect_timeout": 3},
-                    timeout=3,
-                    name="frontdesk",
-                    open=True,
-                )
-            return self._pool
-
     def close(self) -> None:
-        with self._lock:
-            if self._pool is not None:
-                self._pool.close()
-                self._pool = None
-
-    @contextmanager
-    def _connection(self, refresh: bool = False) -> Iterator[psycopg.Connection[Any]]:
-        with self._get_pool(refresh).connection() as conn:
-            yield conn
+        self._db.close()
 
     def _run(self, work: Callable[[psycopg.Connection[Any]], T], *, retry: bool = True) -> T:
-        """Run ``work`` on a pooled connection. A connection lost to a server restart is replaced and the
-        work retried once, but only when ``retry`` says repeating it is harmless."""
-        attempts = 2 if retry else 1
-        for attempt in range(attempts):
-            try:
-                with self._connection(refresh=attempt > 0 and self._auth_failed) as conn:
-                    return work(conn)
-            except PoolTimeout as exc:
-                raise DatabaseUnavailable() from exc
-            except psycopg.Error as exc:
-                if not _lost_connection(exc):
-                    raise domain_error(exc) from exc
-                self._auth_failed = exc.sqlstate == "28P01"
-                log.warning("database connection failed (attempt %s): %s", attempt + 1, exc)
-                if self._pool is not None:
-                    self._pool.check()
-                if attempt + 1 == attempts:
-                    raise DatabaseUnavailable() from exc
-        raise AssertionError("unreachable")
-
-    _auth_failed = False
+        return self._db.run(work, retry=retry)
 
     def _one(self, sql: str, params: Any, *, retry: bool = True) -> Any:
         def work(conn: psycopg.Connection[Any]) -> Any:

@@ -194,7 +194,7 @@ def test_the_database_connection_is_made_once_and_reused_across_invocations(lamb
 
     lambda_env.invoke("availability", "restaurant_get.json")
     store = wiring.services().store
-    pool = store._pool
+    pool = store._db._pool
     lambda_env.invoke("availability", "availability_check.json")
     lambda_env.invoke("reservations", "reservations_by_phone.json")
-    assert wiring.services().store is store and store._pool is pool and pool is not None
+    assert wiring.services().store is store and store._db._pool is pool and pool is not None
