@@ -306,19 +306,17 @@ class BookingService:
         actor: str = "api",
     ) -> Reservation:
         guest = validate_guest(guest)
+        hold: Hold | None
         try:
-            hold = self.holds.get(hold_id)
+            hold, unreadable = self.holds.get(hold_id), False
         except HoldsUnavailable:
-            replay = self.store.find_replay(hold_id, idempotency_key)
-            if replay is not None:
-                return replay
-            raise
+            hold, unreadable = None, True
         if hold is None or hold.expires_at <= self.clock.now():
-            # A retry of a commit that already succeeded finds its hold released, not expired.
+            # A retry of a commit that already succeeded finds its hold released (or unreadable), not expired.
             replay = self.store.find_replay(hold_id, idempotency_key)
             if replay is not None:
                 return replay
-            raise HoldExpired()
+            raise HoldsUnavailable() if unreadable else HoldExpired()
         reservation = self._commit_in_store(hold.slot, guest, channel, hold.hold_id, idempotency_key,
                                             hold.expires_at, actor)
         self._release_quietly(hold)
