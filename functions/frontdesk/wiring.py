@@ -13,7 +13,7 @@ from frontdesk.config import Settings, get_settings
 from frontdesk.core.booking import BookingService
 
 
-def _secret(arn: str, *, refresh: bool = False) -> str:
+def read_secret(arn: str, *, refresh: bool = False) -> str:
     """A Secrets Manager value through Powertools' cached parameters (imported only when used)."""
     from aws_lambda_powertools.utilities import parameters
 
@@ -22,7 +22,7 @@ def _secret(arn: str, *, refresh: bool = False) -> str:
 
 
 def _secret_json(arn: str, refresh: bool = False) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads(_secret(arn, refresh=refresh))
+    doc: dict[str, Any] = json.loads(read_secret(arn, refresh=refresh))
     return doc
 
 
@@ -99,7 +99,7 @@ class Services:
         from frontdesk.adapters.redis_holds import RedisHoldStore
 
         settings = self.settings
-        password = _secret(settings.redis_auth_secret_arn) if settings.redis_auth_secret_arn else None
+        password = read_secret(settings.redis_auth_secret_arn) if settings.redis_auth_secret_arn else None
         return RedisHoldStore.from_url(settings.redis_url or "redis://127.0.0.1:6379/0",
                                        prefix=settings.redis_key_prefix, password=password)
 

@@ -36,9 +36,9 @@ SecretFetch = Callable[..., str]
 
 
 def _default_fetch(arn: str, *, refresh: bool = False) -> str:
-    from frontdesk.wiring import _secret
+    from frontdesk.wiring import read_secret
 
-    return _secret(arn, refresh=refresh)
+    return read_secret(arn, refresh=refresh)
 
 
 class SecretText:
