@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["CallMetrics", "JsonFormatter", "configure_logging"]
+__all__ = ["CallMetrics", "JsonFormatter", "configure_logging", "emit_active_calls"]
 
 _STD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys()) | {"message", "asctime"}
 
@@ -85,3 +85,16 @@ class CallMetrics:
                 by_outcome.flush_metrics()
         except Exception:
             logging.getLogger("frontdesk_bridge.metrics").warning("metrics flush failed", exc_info=True)
+
+
+def emit_active_calls(namespace: str, service: str, active: int) -> None:
+    """One EMF datapoint of live calls in this process. Emitted every minute, zeros included: the service
+    scales on the average per task, and a task that says nothing would count as missing, not idle."""
+    from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+
+    try:
+        metrics = EphemeralMetrics(namespace=namespace, service=service)
+        metrics.add_metric(name="ActiveCalls", unit=MetricUnit.Count, value=active)
+        metrics.flush_metrics()
+    except Exception:
+        logging.getLogger("frontdesk_bridge.metrics").warning("metrics flush failed", exc_info=True)

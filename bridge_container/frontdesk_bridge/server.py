@@ -28,6 +28,10 @@ STREAM_PATH = "/ws/twilio-stream"
 HEALTH_PATH = "/healthz"
 
 
+#: How often each bridge process reports its live calls (the ECS service scales on their average).
+ACTIVE_CALLS_INTERVAL_SECONDS = 60.0
+
+
 def twilio_signature(auth_token: str, url: str, params: dict[str, str] | None = None) -> str:
     """Twilio's ``X-Twilio-Signature``: base64(HMAC-SHA1(token, url + sorted key/value pairs))."""
     data = url + "".join(f"{k}{v}" for k, v in sorted((params or {}).items()))
@@ -60,6 +64,7 @@ class BridgeServer:
         self.settings = settings
         self.deps = deps if deps is not None else build_deps(settings)
         self.sessions: set[Any] = set()
+        self._gauge: asyncio.Task[None] | None = None
         self.draining = False
         self.port: int | None = None
         self._server: Any = None
@@ -120,8 +125,16 @@ class BridgeServer:
         )
         sock = next(iter(self._server.sockets))
         self.port = sock.getsockname()[1]
+        self._gauge = asyncio.get_running_loop().create_task(self._report_active_calls(), name="active-calls")
         log.info("bridge listening", extra={"port": self.port})
         return self.port
+
+    async def _report_active_calls(self, every: float = ACTIVE_CALLS_INTERVAL_SECONDS) -> None:
+        from frontdesk_bridge.observability import emit_active_calls
+
+        while True:
+            emit_active_calls(self.settings.metrics_namespace, self.settings.metrics_service, len(self.sessions))
+            await asyncio.sleep(every)
 
     async def drain(self, grace: float | None = None) -> None:
         """Stop taking calls, let live ones finish for ``grace`` seconds, transfer the rest."""
@@ -138,6 +151,8 @@ class BridgeServer:
                 await asyncio.wait_for(self._idle.wait(), timeout=10)
 
     async def close(self) -> None:
+        if self._gauge is not None:
+            self._gauge.cancel()
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(Exception):

@@ -92,6 +92,10 @@ class EndKind(Enum):
     REFUSED = "refused"  # bad token / never started: no model session was opened
 
 
+#: Endings that mean the model (OpenAI Realtime) failed us; counted as UpstreamFailure.
+UPSTREAM_FAILURES = frozenset({"model_lost", "model_unavailable"})
+
+
 @dataclass(frozen=True, slots=True)
 class Ending:
     kind: EndKind
@@ -557,6 +561,11 @@ class CallSession:
     async def _end(self, ending: Ending) -> None:
         try:
             state, outcome = self._outcome(ending)
+            # What the alarms watch (infra_cdk observability): transfers, and the model side failing.
+            if self._metrics is not None and ending.kind is EndKind.TRANSFER:
+                self._metrics.count("Transfer")
+            if self._metrics is not None and ending.reason in UPSTREAM_FAILURES:
+                self._metrics.count("UpstreamFailure")
             self._log.info("call ending", extra={"end": ending.kind.value, "reason": ending.reason,
                                                  "outcome": outcome.value})
             if ending.kind in (EndKind.CALLER_HUNG_UP, EndKind.TWILIO_LOST):

@@ -312,7 +312,7 @@ class OperationsDashboard(Construct):
             cloudwatch.GraphWidget(
                 title="Bridge calls per task / turn latency p99",
                 left=[active_calls_metric(FIVE_MINUTES)],
-                right=[app_metric("TurnLatencyMs", BRIDGE_SERVICE_NAME, "p99")],
+                right=[app_metric("TurnLatency", BRIDGE_SERVICE_NAME, "p99")],
                 width=8,
             ),
             cloudwatch.GraphWidget(

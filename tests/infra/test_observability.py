@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
-from infra_cdk.config import METRICS_NAMESPACE
+from infra_cdk.config import API_SERVICE_NAME, BRIDGE_SERVICE_NAME, METRICS_NAMESPACE
 from infra_cdk.stacks.api import HANDLERS
 from tests.infra.support import only, properties, text
 from tests.infra.synth import PROD_CONTEXT, Synthesized
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _alarms(synth: Synthesized) -> dict[str, dict[str, Any]]:
@@ -114,8 +118,39 @@ def test_one_dashboard_shows_api_database_cache_and_bridge_health(stage: Synthes
     assert properties(dashboard)["DashboardName"] == f"frontdesk-{stage.stacks.config.stage}"
     body = json.dumps(properties(dashboard)["DashboardBody"])
     for metric in ("CommitLatencyMs", "HoldPlaced", "HoldRejected", "ReservationCommitted", "CommitConflict",
-                   "ActiveCalls", "TurnLatencyMs", "UpstreamFailure", "Transfer", "BargeIn",
+                   "ActiveCalls", "TurnLatency", "UpstreamFailure", "Transfer", "BargeIn",
                    "DatabaseConnectionsCurrentlySessionPinned", "DatabaseMemoryUsagePercentage", "Evictions",
                    "5xx", "CPUUtilization"):
         assert metric in body, metric
     assert "alarm" in body.lower()
+
+
+def _watched_app_metrics(stage: Synthesized) -> set[tuple[str, str]]:
+    """(metric, service) of every FrontDesk metric an alarm or the dashboard reads."""
+    watched = {(a["MetricName"], _dimensions(a).get("service", "")) for a in _alarms(stage).values()
+               if a.get("Namespace") == METRICS_NAMESPACE}
+    _, dashboard = only(stage.resources("observability", "AWS::CloudWatch::Dashboard"))
+    body = json.dumps(properties(dashboard)["DashboardBody"])
+    watched |= set(re.findall(r'\\"FrontDesk\\",\\"([A-Za-z.]+)\\",\\"service\\",\\"([a-z]+)\\"', body))
+    return watched
+
+
+def _source(root: str) -> str:
+    return "\n".join(p.read_text() for p in (REPO / root).rglob("*.py"))
+
+
+def test_every_metric_the_alarms_and_dashboard_watch_is_emitted_by_the_code_with_that_service(
+    stage: Synthesized,
+) -> None:
+    """A renamed metric or service would leave an alarm that can never fire: check names and dimensions."""
+    from frontdesk.api.observability import SERVICE as API_SERVICE
+    from frontdesk_bridge.settings import BridgeSettings
+
+    emitters = {API_SERVICE_NAME: _source("functions/frontdesk"), BRIDGE_SERVICE_NAME: _source("bridge_container")}
+    assert API_SERVICE == API_SERVICE_NAME
+    assert BridgeSettings.model_fields["metrics_service"].default == BRIDGE_SERVICE_NAME
+    watched = _watched_app_metrics(stage)
+    assert {"CommitLatencyMs", "ActiveCalls", "UpstreamFailure", "Transfer"} <= {name for name, _ in watched}
+    for name, service in watched:
+        assert service in emitters, (name, service)
+        assert f'"{name}"' in emitters[service], f"{service} never emits {name}"

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 NAMESPACE = "FrontDesk"
-SERVICE = "frontdesk-api"
+SERVICE = "api"  # the `service` dimension the alarms and dashboard (infra_cdk) watch
 HOLD_PLACED = "HoldPlaced"
 HOLD_REJECTED = "HoldRejected"
 HOLD_DEGRADED = "HoldDegraded"

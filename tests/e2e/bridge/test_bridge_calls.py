@@ -499,6 +499,7 @@ def test_each_call_emits_emf_metrics_and_logs_keyed_by_its_call_sid(capsys, capl
     assert {"TurnLatency", "BargeIn", "BargeInLatency", "ToolLatency.check_availability", "CallDuration",
             "CallOutcome"} <= names
     assert any(b.get("outcome") == "info" for b in ours)  # the outcome is a dimension
+    assert not {"Transfer", "UpstreamFailure"} & names  # a call that ended well is neither
     call_logs = [r for r in caplog.records if getattr(r, "call_sid", None) == call_sid]
     assert {"call started", "tool executed", "call ending", "call closed"} <= {r.getMessage() for r in call_logs}
 
@@ -533,3 +534,61 @@ def test_a_redis_outage_never_stalls_or_ends_a_call() -> None:
             assert await h.record(caller.call_sid) is None  # after-stream would dial the restaurant: safe
             assert_clean(h, caller)
     run(scenario())
+
+
+def _emf(out: str) -> list[dict]:  # type: ignore[type-arg]
+    import json
+
+    return [json.loads(line) for line in out.splitlines() if line.startswith('{"_aws"')]
+
+
+def _metric_names(blob: dict) -> set[str]:  # type: ignore[type-arg]
+    return {m["Name"] for d in blob["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
+
+
+def test_a_call_lost_to_the_model_counts_a_transfer_and_an_upstream_failure_for_the_alarms(capsys) -> None:  # type: ignore[no-untyped-def]
+    async def scenario() -> str:
+        async with BridgeHarness() as h:
+            caller, model = await h.call()
+            h.model.refuse = True
+            await model.drop()
+            await h.twilio.wait_for_update(within=6)
+            await h.wait_record(caller.call_sid, lambda r: r.state is not CallState.ACTIVE)
+            await caller.wait_closed()
+            return caller.call_sid
+
+    call_sid = run(scenario())
+    ours = [b for b in _emf(capsys.readouterr().out) if b.get("call_sid") == call_sid]
+    counted = [b for b in ours if {"Transfer", "UpstreamFailure"} <= _metric_names(b)]
+    assert counted and counted[0]["Transfer"] == [1.0] and counted[0]["UpstreamFailure"] == [1.0]
+    # One dimension, service=bridge: the alarms look for exactly that set.
+    assert counted[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"]]
+    assert counted[0]["service"] == "bridge"
+
+
+def test_a_requested_transfer_counts_a_transfer_but_no_upstream_failure(capsys) -> None:  # type: ignore[no-untyped-def]
+    async def scenario() -> str:
+        async with BridgeHarness() as h:
+            caller, _ = await h.call()
+            await caller.dtmf("0")
+            await h.twilio.wait_for_update()
+            await h.wait_record(caller.call_sid, lambda r: r.state is not CallState.ACTIVE)
+            return caller.call_sid
+
+    call_sid = run(scenario())
+    names = set().union(*(_metric_names(b) for b in _emf(capsys.readouterr().out) if b.get("call_sid") == call_sid))
+    assert "Transfer" in names and "UpstreamFailure" not in names
+
+
+def test_every_bridge_process_reports_its_live_calls_for_scaling_zero_included(capsys) -> None:  # type: ignore[no-untyped-def]
+    async def scenario() -> list[int]:
+        async with BridgeHarness() as h:
+            at_start = [b["ActiveCalls"] for b in _emf(capsys.readouterr().out) if "ActiveCalls" in b]
+            await h.call()
+            gauge = asyncio.get_running_loop().create_task(h.bridge._report_active_calls(every=3600))
+            await asyncio.sleep(0)  # let it take its first reading
+            gauge.cancel()
+            during = [b["ActiveCalls"] for b in _emf(capsys.readouterr().out) if "ActiveCalls" in b]
+            return at_start + during
+
+    assert run(scenario()) == [[0.0], [1.0]]  # EMF values are lists
