@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -241,3 +242,18 @@ def test_lambda_settings_read_every_environment_variable_the_api_functions_set(p
         env = _env(_function(prod, handler)[1])
         unknown |= {name for name in env if not name.startswith("POWERTOOLS_")} - fields
     assert unknown == set()
+
+
+def test_api_gateway_routes_each_group_exactly_as_its_lambda_app_serves_them() -> None:
+    """A route the app serves but the gateway lacks is unreachable; the reverse is a guaranteed 404."""
+    import importlib
+
+    def normalised(path: str) -> str:
+        return re.sub(r"\{[^}]+\}", "{}", path)
+
+    for group, handler in HANDLERS.items():
+        module = importlib.import_module(handler.rsplit(".", 1)[0])
+        paths = module.app.openapi()["paths"]
+        served = {(method.upper(), normalised(path)) for path, ops in paths.items() for method in ops}
+        routed = {(r.method, normalised(r.path)) for r in ROUTES if r.group == group}
+        assert served == routed, group
