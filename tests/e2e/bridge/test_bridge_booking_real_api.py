@@ -99,3 +99,48 @@ def test_a_full_time_is_answered_with_the_alternates_spoken_back(booking_api: An
             assert h.model.violations == [] and caller.violations == []
 
     run(scenario(), timeout=60)
+
+
+def test_a_caller_finds_moves_resizes_and_cancels_a_booking_through_the_real_api(booking_api: Any) -> None:
+    """Every reservation tool against the real booking API, so the bridge and the API agree on the wire."""
+    day = _open_date(booking_api.url, booking_api.restaurant_slug)
+    caller_number = "+15551230000"  # the harness's default caller id
+    with httpx.Client(base_url=booking_api.url, timeout=10) as api:
+        made = api.post("/api/v1/reservations/commit", json={
+            "restaurant_id": booking_api.restaurant_id, "local_date": day, "local_time": "18:00",
+            "party_size": 2, "guest_name": "Ana", "guest_phone": caller_number})
+        assert made.status_code == 201, made.text
+    reservation_id = made.json()["id"]
+
+    async def scenario() -> list[dict[str, Any]]:
+        async with BridgeHarness(booking_url=booking_api.url) as h:
+            caller, model = await h.call(restaurant_id=booking_api.restaurant_id, caller_number=caller_number)
+            steps = [
+                ("get_restaurant_info", {}),
+                ("find_reservations", {}),
+                ("modify_reservation", {"reservation_id": reservation_id, "time": "20:00"}),
+                ("modify_reservation", {"reservation_id": reservation_id, "party_size": 5}),
+                ("cancel_reservation", {"reservation_id": reservation_id}),
+            ]
+            for n, call in enumerate(steps, start=2):  # response.create #1 was the greeting
+                await model.respond(function_call=call)
+                await model.wait_for("response.create", count=n)
+            assert h.model.violations == [] and caller.violations == []
+            return model.outputs()
+
+    info, found, moved, resized, cancelled = run(scenario(), timeout=60)
+    assert info["ok"] and info["name"] == "Demo Bistro"
+    assert [r["reservation_id"] for r in found["reservations"]] == [reservation_id]
+    assert moved["modified"] is True, moved
+    assert resized["modified"] is True, resized
+    assert cancelled["cancelled"] is True, cancelled
+    with psycopg.connect(booking_api.database_url) as conn:
+        row = conn.execute("SELECT status, party_size, service_date, "
+                           "to_char(lower(during) AT TIME ZONE 'America/New_York', 'HH24:MI') "
+                           "FROM reservations WHERE id = %s", (reservation_id,)).fetchone()
+        kinds = [k for (k,) in conn.execute("SELECT kind FROM event_log WHERE reservation_id = %s ORDER BY id",
+                                            (reservation_id,))]
+    assert row is not None
+    assert (row[0], row[1], row[2].isoformat(), row[3]) == ("cancelled", 5, day, "20:00")
+    assert kinds == ["reservation.confirmed", "reservation.modified", "reservation.modified",
+                     "reservation.cancelled"]
