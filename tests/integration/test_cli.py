@@ -78,3 +78,17 @@ def test_serve_refuses_to_start_with_unsigned_twilio_webhooks_in_prod() -> None:
     assert result.returncode == 1
     assert "ALLOW_UNSIGNED_TWILIO=true is refused when STAGE=prod" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("command", "env", "field"), [
+    (("serve", "--port", "0"), {"HOLD_TTL_SECONDS": "forever"}, "hold_ttl_seconds"),
+    (("serve", "--port", "0"), {"STAGE": "staging"}, "stage"),
+    (("bridge",), {"BRIDGE_PORT": "eighty-eighty"}, "bridge_port"),
+])
+def test_garbage_in_the_environment_stops_a_server_at_start_with_the_setting_named(
+    command: tuple[str, ...], env: dict[str, str], field: str
+) -> None:
+    result = frontdesk(*command, env=env)
+    assert result.returncode == 1
+    assert result.stderr.startswith("frontdesk: invalid settings:") and field in result.stderr
+    assert "Traceback" not in result.stderr
