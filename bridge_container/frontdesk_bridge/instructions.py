@@ -6,23 +6,13 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from frontdesk_bridge.phrases import speak_date, speak_time
+from frontdesk_bridge.phrases import spoken_hours
 
 __all__ = ["build_instructions", "fallback_instructions"]
 
 
 def _hours_lines(restaurant: dict[str, Any], limit: int = 7) -> list[str]:
-    lines = []
-    for h in (restaurant.get("hours") or [])[:limit]:
-        if not isinstance(h, dict):
-            continue
-        d = str(h.get("local_date", ""))
-        if h.get("closed"):
-            lines.append(f"- {d} ({speak_date(d)}): closed" + (f", {h['reason']}" if h.get("reason") else ""))
-        else:
-            lines.append(f"- {d} ({speak_date(d)}): {speak_time(str(h.get('opens')))} to "
-                         f"{speak_time(str(h.get('closes')))}")
-    return lines
+    return [f"- {day}: {said}" for day, said in spoken_hours(restaurant, limit)]
 
 
 def _policies(restaurant: dict[str, Any]) -> str:

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from datetime import date, time
+from typing import Any
 
 __all__ = [
     "APOLOGY_TRANSFER",
@@ -79,3 +80,18 @@ def speak_date(iso: str) -> str:
     except (TypeError, ValueError):
         return iso
     return f"{d:%A}, {d:%B} {d.day}"
+
+
+def spoken_hours(restaurant: dict[str, Any], limit: int = 7) -> list[tuple[str, str]]:
+    """(local date, how to say that day's hours) for the restaurant's next ``limit`` service dates."""
+    days = []
+    for h in (restaurant.get("hours") or [])[:limit]:
+        if not isinstance(h, dict):
+            continue
+        d = str(h.get("local_date", ""))
+        if h.get("closed"):
+            said = f"{speak_date(d)}: closed" + (f", {h['reason']}" if h.get("reason") else "")
+        else:
+            said = f"{speak_date(d)}: {speak_time(str(h.get('opens')))} to {speak_time(str(h.get('closes')))}"
+        days.append((d, said))
+    return days

@@ -17,7 +17,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from frontdesk_bridge.booking_api import BookingApi, BookingProblem, BookingUnavailable
-from frontdesk_bridge.phrases import problem_phrase, speak_date, speak_time, unavailable_phrase
+from frontdesk_bridge.phrases import problem_phrase, speak_date, speak_time, spoken_hours, unavailable_phrase
 from frontdesk_bridge.realtime.provider import ToolSpec
 from frontdesk_contract.call_record import CallOutcome
 
@@ -271,16 +271,7 @@ class ToolExecutor:
 
     async def _tool_get_restaurant_info(self, args: dict[str, Any]) -> ToolResult:
         r = self._restaurant
-        hours = []
-        for h in (r.get("hours") or [])[:7]:
-            if not isinstance(h, dict):
-                continue
-            d = str(h.get("local_date", ""))
-            if h.get("closed"):
-                hours.append(f"{speak_date(d)}: closed" + (f" ({h.get('reason')})" if h.get("reason") else ""))
-            else:
-                hours.append(f"{speak_date(d)}: {speak_time(str(h.get('opens')))} to "
-                             f"{speak_time(str(h.get('closes')))}")
+        hours = [said for _, said in spoken_hours(r)]
         self.facts.helped = True
         return ToolResult({"ok": True, "name": r.get("name"), "address": r.get("address"),
                            "phone": r.get("phone"), "hours": hours, "policies": r.get("policies"),
