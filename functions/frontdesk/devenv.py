@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import pwd
-import shutil
 import signal
 import socket
 import subprocess
@@ -19,8 +18,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-DEV_PG_PORT = 54329
-DEV_REDIS_PORT = 63799
+# Non-default ports so they never collide with a system PostgreSQL or Redis; overridable for parallel runs.
+DEV_PG_PORT = int(os.environ.get("FRONTDESK_DEV_PG_PORT", "54329"))
+DEV_REDIS_PORT = int(os.environ.get("FRONTDESK_DEV_REDIS_PORT", "63799"))
 DEV_DATABASE = "frontdesk"
 
 
@@ -145,8 +145,9 @@ def run_dev(api_port: int = 8000, with_bridge: bool = True) -> int:
 
     root = Path.cwd() / ".dev"
     runner = _Runner(root)
-    # SIGTERM (a terminal closing, `timeout`, a supervisor) cleans up exactly like Ctrl-C.
+    # SIGTERM (`timeout`, a supervisor) and SIGHUP (the terminal closing) clean up exactly like Ctrl-C.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
     children: list[subprocess.Popen[bytes]] = []
     embedded_pg = False
     try:
@@ -172,8 +173,8 @@ def run_dev(api_port: int = 8000, with_bridge: bool = True) -> int:
         env = {**os.environ, "DATABASE_URL": serve_url, "REDIS_URL": redis_url, "STAGE": "dev",
                "BOOKING_API_URL": f"http://127.0.0.1:{api_port}"}
         env.setdefault("STREAM_TOKEN_SECRET", "dev-only-stream-token-secret")
-        exe = shutil.which("frontdesk") or sys.argv[0]
-        children.append(subprocess.Popen([exe, "serve", "--port", str(api_port)], env=env))
+        frontdesk = [sys.executable, "-m", "frontdesk.cli"]
+        children.append(subprocess.Popen([*frontdesk, "serve", "--port", str(api_port)], env=env))
         print(f"API on http://127.0.0.1:{api_port}/api/v1 (docs at /api/v1/docs)")
         if with_bridge:
             try:
@@ -181,7 +182,7 @@ def run_dev(api_port: int = 8000, with_bridge: bool = True) -> int:
             except ImportError:
                 print("voice bridge not installed; skipping")
             else:
-                children.append(subprocess.Popen([exe, "bridge"], env=env))
+                children.append(subprocess.Popen([*frontdesk, "bridge"], env=env))
                 print(f"voice bridge on ws://127.0.0.1:{env.get('BRIDGE_PORT', '8080')}/ws/twilio-stream")
         print("Ctrl-C stops everything")
         while all(child.poll() is None for child in children):
