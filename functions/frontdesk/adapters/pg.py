@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from frontdesk.core.errors import DatabaseUnavailable, FrontDeskError
 
@@ -87,10 +87,14 @@ class Database:
             raise DatabaseUnavailable()
         attempts = 2 if retry else 1
         for attempt in range(attempts):
+            pool = self._get_pool(refresh=attempt > 0 and self._auth_failed)
             try:
-                with self._get_pool(refresh=attempt > 0 and self._auth_failed).connection() as conn:
+                with pool.connection() as conn:
                     return work(conn)
-            except PoolTimeout as exc:
+            except (PoolTimeout, PoolClosed) as exc:
+                # The pool's own reconnect backs off exponentially while the server is down, so after an
+                # outage it could keep us waiting long after the server is back: start afresh next time.
+                self._discard(pool)
                 self._trip(exc)
                 raise DatabaseUnavailable() from exc
             except psycopg.Error as exc:
@@ -104,6 +108,13 @@ class Database:
                     self._trip(exc)
                     raise DatabaseUnavailable() from exc
         raise AssertionError("unreachable")
+
+    def _discard(self, pool: ConnectionPool) -> None:
+        with self._lock:
+            if self._pool is not pool:
+                return  # another thread already replaced it
+            self._pool = None
+        pool.close(timeout=0)
 
     def _trip(self, exc: BaseException) -> None:
         if self._cooldown > 0:
