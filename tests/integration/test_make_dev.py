@@ -1,9 +1,11 @@
-"""`make dev` as a newcomer runs it: no DATABASE_URL or REDIS_URL, so embedded servers under .dev/, migrations,
-Demo Bistro, the API — and nothing left running after SIGTERM."""
+"""`make dev` as a newcomer runs it: no DATABASE_URL or REDIS_URL, so embedded servers, migrations, Demo Bistro,
+the API — from a private (0700) checkout, as a home directory or a fresh `mktemp -d` clone is — and nothing left
+running after SIGTERM."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -13,6 +15,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from frontdesk.devenv import runtime_root
 
 
 def _free_port() -> int:
@@ -27,8 +31,8 @@ def _listening(port: int) -> bool:
 
 
 def test_make_dev_serves_demo_bistro_on_embedded_servers_and_stops_them_on_sigterm() -> None:
-    work = Path(tempfile.mkdtemp(prefix="fd-dev-", dir="/tmp"))
-    work.chmod(0o755)  # the unprivileged server user (under root) must reach .dev/ in here
+    work = Path(tempfile.mkdtemp(prefix="fd-dev-", dir="/tmp"))  # 0700: the server user cannot reach in
+    runtime = runtime_root(work, dropping_privileges=os.geteuid() == 0)
     pg_port, redis_port, api_port = _free_port(), _free_port(), _free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env.update(FRONTDESK_DEV_PG_PORT=str(pg_port), FRONTDESK_DEV_REDIS_PORT=str(redis_port))
@@ -48,8 +52,10 @@ def test_make_dev_serves_demo_bistro_on_embedded_servers_and_stops_them_on_sigte
         assert ready is not None and ready.status_code == 200, dev.stdout.read() if dev.poll() is not None else ""
         bistro = httpx.get(f"http://127.0.0.1:{api_port}/api/v1/restaurants/demo-bistro", timeout=5).json()
         assert bistro["name"] == "Demo Bistro" and bistro["timezone"] == "America/New_York"
-        assert (work / ".dev" / "pg" / "PG_VERSION").exists()
+        assert (runtime / "pg" / "PG_VERSION").exists()
     finally:
         dev.send_signal(signal.SIGTERM)
         dev.wait(timeout=60)
+        shutil.rmtree(runtime, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
     assert not any(_listening(port) for port in (pg_port, redis_port, api_port))
