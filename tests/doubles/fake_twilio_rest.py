@@ -19,7 +19,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
-from collections.abc import Awaitable, Callable
+import re
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -28,9 +31,10 @@ import orjson
 
 from .http_server import HttpServer
 
-__all__ = ["CallUpdate", "FakeTwilioRest", "SentMessage"]
+__all__ = ["CallUpdate", "FakeTwilioRest", "SentMessage", "serve_in_thread"]
 
 _sids = itertools.count(1)
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 
 @dataclass
@@ -58,6 +62,8 @@ class SentMessage:
 class _Failure:
     status: int
     remaining: int
+    code: int = 20500
+    message: str = "Internal Server Error"
 
 
 @dataclass
@@ -78,8 +84,11 @@ class FakeTwilioRest:
         self._changed = asyncio.Condition()
         self._reactions: list[asyncio.Task[None]] = []
 
-    def fail_next(self, times: int = 1, status: int = 500) -> None:
-        self._failure = _Failure(status=status, remaining=times)
+    def fail_next(self, times: int = 1, status: int = 500, code: int = 20500,
+                  message: str = "Internal Server Error") -> None:
+        """The next ``times`` authorised requests answer ``status`` with Twilio's error JSON carrying ``code``
+        (e.g. 400 / 21610 for a recipient who replied STOP)."""
+        self._failure = _Failure(status=status, remaining=times, code=code, message=message)
 
     # -- server -----------------------------------------------------------------------------------
 
@@ -121,8 +130,9 @@ class FakeTwilioRest:
             return 401, {"code": 20003, "message": "Authenticate", "status": 401}
         if self._failure is not None and self._failure.remaining > 0:
             self._failure.remaining -= 1
-            return self._failure.status, {"code": 20500, "message": "Internal Server Error",
-                                          "status": self._failure.status}
+            return self._failure.status, {"code": self._failure.code, "message": self._failure.message,
+                                          "status": self._failure.status,
+                                          "more_info": f"https://www.twilio.com/docs/errors/{self._failure.code}"}
         parts = path.strip("/").split("/")
         form = {k: v[-1] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
         # /2010-04-01/Accounts/{sid}/Calls/{CallSid}.json
@@ -152,6 +162,16 @@ class FakeTwilioRest:
             if not form.get("To") or not (form.get("From") or form.get("MessagingServiceSid")) \
                     or not form.get("Body"):
                 return 400, {"code": 21604, "message": "A 'To', 'From' and 'Body' are required", "status": 400}
+            # What Twilio itself refuses, so a client that sends the wrong shape fails here as it would there.
+            if headers.get("content-type", "").split(";")[0] != "application/x-www-form-urlencoded":
+                return 400, {"code": 20001, "message": "Expected a form body", "status": 400}
+            if not _E164.match(form["To"]) or (form.get("From") and not _E164.match(form["From"])):
+                return 400, {"code": 21211, "message": "Invalid 'To' or 'From' Phone Number", "status": 400}
+            if len(form["Body"]) > 1600:
+                return 400, {"code": 21617, "message": "The concatenated message body exceeds the 1600 character "
+                             "limit", "status": 400}
+            if form.get("From") and form.get("MessagingServiceSid"):
+                return 400, {"code": 21603, "message": "Give From or MessagingServiceSid, not both", "status": 400}
             sid = f"SM{next(_sids):032d}"
             self.messages.append(SentMessage(sid, form))
             async with self._changed:
@@ -167,3 +187,37 @@ class FakeTwilioRest:
                     await self._changed.wait()
                 return self.call_updates[count - 1]
         return await asyncio.wait_for(ready(), within)
+
+
+@contextmanager
+def serve_in_thread(fake: FakeTwilioRest) -> Iterator[FakeTwilioRest]:
+    """Run ``fake`` on its own event loop in a daemon thread, for synchronous clients (the ``twilio``
+    package's REST client). ``fake.url`` is set on entry; lists such as ``fake.messages`` are plain lists."""
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(fake.start())
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, name="fake-twilio-rest", daemon=True)
+    thread.start()
+    if not ready.wait(10):
+        raise RuntimeError("the fake Twilio REST server did not start")
+    try:
+        yield fake
+    finally:
+        async def shutdown() -> None:
+            await fake.close()
+            # Keep-alive connections the client pooled are still being served: end them on this loop.
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(shutdown(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
