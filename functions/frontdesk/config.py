@@ -54,6 +54,18 @@ class Settings(BaseSettings):
     stream_token_secret_arn: str | None = None
     allow_unsigned_twilio: bool = False
 
+    # SMS to guests (issue 7). The outbox is always written; these say how it is delivered.
+    # In AWS: the queue the API tells after a change (the notifier Lambda reads it). Unset: no publish.
+    notifications_queue_url: str | None = None
+    # Sender: a Messaging Service wins; else the restaurant's own Twilio number; else SMS_FROM_NUMBER.
+    twilio_messaging_service_sid: str | None = Field(default=None, pattern=r"^MG[0-9a-fA-F]{32}$")
+    sms_from_number: str | None = Field(default=None, pattern=r"^\+[1-9][0-9]{6,14}$")
+    # `frontdesk serve` / `make dev` deliver in-process (no SQS locally): a daemon thread sweeps the outbox.
+    sms_local_sweeper: bool = True
+    sms_sweep_interval_seconds: float = Field(default=5.0, ge=0.2, le=3600)
+    sms_lease_seconds: int = Field(default=60, ge=5, le=3600)
+    sms_max_attempts: int = Field(default=8, ge=1, le=50)
+
     @model_validator(mode="after")
     def _no_unsigned_webhooks_in_prod(self) -> Settings:
         if self.stage == "prod" and self.allow_unsigned_twilio:

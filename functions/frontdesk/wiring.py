@@ -69,13 +69,15 @@ class Services:
         self.settings = settings
         self._lock = threading.Lock()
         self._booking: BookingService | None = None
+        self.change_publisher = _publisher_for(settings)
 
     @property
     def booking(self) -> BookingService:
         with self._lock:
             if self._booking is None:
                 self._booking = BookingService(
-                    self.store, self.holds, hold_ttl=timedelta(seconds=self.settings.hold_ttl_seconds))
+                    self.store, self.holds, hold_ttl=timedelta(seconds=self.settings.hold_ttl_seconds),
+                    changes=self.change_publisher)
             return self._booking
 
     @property
@@ -102,6 +104,55 @@ class Services:
         password = read_secret(settings.redis_auth_secret_arn) if settings.redis_auth_secret_arn else None
         return RedisHoldStore.from_url(settings.redis_url or "redis://127.0.0.1:6379/0",
                                        prefix=settings.redis_key_prefix, password=password)
+
+
+    # -- SMS (issue 7) ------------------------------------------------------------------------------------
+
+    #: Who hears about committed changes: SQS in AWS, else whatever the process sets (the local sweeper).
+    change_publisher: Any = None
+
+    @lru_cache(maxsize=1)  # noqa: B019
+    def _outbox(self) -> Any:
+        from frontdesk.adapters.outbox_pg import PostgresOutboxStore
+
+        settings = self.settings
+        return PostgresOutboxStore(lambda refresh: database_conninfo(settings, refresh))
+
+    @property
+    def outbox(self) -> Any:
+        return self._outbox()
+
+    @lru_cache(maxsize=1)  # noqa: B019
+    def _sms_sender(self) -> Any:
+        from frontdesk.adapters.sms_twilio import TwilioSmsGateway
+        from frontdesk.core.notifications import NotificationSender, RetryPolicy
+        from frontdesk.twilio_edge.runtime import SecretText
+        from frontdesk.twilio_edge.signature import parse_credentials
+
+        settings = self.settings
+        secret = SecretText(settings.twilio_auth_token, settings.twilio_secret_arn)
+
+        def auth_token() -> str | None:
+            tokens = parse_credentials(secret.get()).auth_tokens
+            return tokens[0] if tokens else None
+
+        gateway = TwilioSmsGateway(
+            account_sid=settings.twilio_account_sid, auth_token=auth_token, base_url=settings.twilio_api_base_url,
+            messaging_service_sid=settings.twilio_messaging_service_sid, default_from=settings.sms_from_number)
+        return NotificationSender(self.outbox, gateway, lease=timedelta(seconds=settings.sms_lease_seconds),
+                                  retry=RetryPolicy(max_attempts=settings.sms_max_attempts))
+
+    @property
+    def sms_sender(self) -> Any:
+        return self._sms_sender()
+
+
+def _publisher_for(settings: Settings) -> Any:
+    if settings.notifications_queue_url:
+        from frontdesk.adapters.sqs_changes import SqsChangePublisher
+
+        return SqsChangePublisher(settings.notifications_queue_url)
+    return None
 
 
 _services: Services | None = None

@@ -25,7 +25,11 @@ def default_routers() -> list[APIRouter]:
     """Every route the API serves (what ``frontdesk serve`` runs)."""
     from frontdesk.api import availability, health, reservations, twilio
 
-    return [health.router, availability.router, reservations.router, twilio.router]
+    routers = [health.router, availability.router, reservations.router, twilio.router]
+    from frontdesk.api import sms
+
+    routers.append(sms.router)
+    return routers
 
 
 def create_app(
@@ -79,4 +83,13 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     from frontdesk.config import get_settings
 
     get_settings()  # refuse to start on invalid settings (e.g. unsigned Twilio webhooks in prod), not per request
-    uvicorn.run(create_app(), host=host, port=port, workers=1, access_log=False, proxy_headers=False)
+    from frontdesk.sms_sweeper import start_local_sweeper
+    from frontdesk.wiring import services
+
+    sweeper = start_local_sweeper(services())  # no SQS locally: SMS go out from this process
+    try:
+        uvicorn.run(create_app(services=services()), host=host, port=port, workers=1, access_log=False,
+                    proxy_headers=False)
+    finally:
+        if sweeper is not None:
+            sweeper.stop()

@@ -8,6 +8,7 @@ locked SQL path, so nothing is lost and nothing is oversold.
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import secrets
 from collections.abc import Iterable
@@ -38,6 +39,7 @@ from frontdesk.core.model import (
     SlotEvaluation,
     SpecialDay,
 )
+from frontdesk.core.notifications import ChangePublisher
 from frontdesk.core.ports import BookingStore, Clock, HoldStore
 from frontdesk.core.timeutil import (
     BUCKET,
@@ -56,6 +58,7 @@ MAX_NAME = 120
 MAX_ALTERNATES = 5
 SAME_DAY_FIRST = 3
 NEXT_DAYS = 7
+_log = logging.getLogger(__name__)
 NO_ALTERNATES_FOR = frozenset({"party_too_large", "too_far_ahead", "duplicate_booking"})
 
 
@@ -111,11 +114,13 @@ class BookingService:
         holds: HoldStore,
         clock: Clock | None = None,
         hold_ttl: timedelta = timedelta(seconds=300),
+        changes: ChangePublisher | None = None,
     ) -> None:
         self.store = store
         self.holds = holds
         self.clock = clock or SystemClock()
         self.hold_ttl = hold_ttl
+        self.changes = changes
 
     # -- reads -------------------------------------------------------------------------------------
 
@@ -320,7 +325,7 @@ class BookingService:
         reservation = self._commit_in_store(hold.slot, guest, channel, hold.hold_id, idempotency_key,
                                             hold.expires_at, actor)
         self._release_quietly(hold)
-        return reservation
+        return self._announce(reservation)
 
     def commit_slot(
         self,
@@ -346,7 +351,7 @@ class BookingService:
             held.hold.expires_at if held.hold else None, actor)
         if held.hold is not None:
             self._release_quietly(held.hold)
-        return reservation
+        return self._announce(reservation)
 
     def _commit_in_store(
         self,
@@ -371,7 +376,7 @@ class BookingService:
                 restaurant, slot.start, slot.party_size, channel, None, slot.service_date)) from None
 
     def cancel(self, reservation_id: UUID, *, actor: str = "api", reason: str = "") -> Reservation:
-        return self.store.cancel(reservation_id, actor=actor, reason=reason)
+        return self._announce(self.store.cancel(reservation_id, actor=actor, reason=reason))
 
     def modify(
         self,
@@ -410,8 +415,8 @@ class BookingService:
             temporary = self._hold(restaurant, new_start, new_party, evaluation, channel,
                                    exclude=reservation_id).hold
         try:
-            return self.store.modify(reservation_id, start=new_start, party_size=new_party, actor=actor,
-                                     enforce_notice=channel != Channel.STAFF)
+            return self._announce(self.store.modify(reservation_id, start=new_start, party_size=new_party,
+                                                    actor=actor, enforce_notice=channel != Channel.STAFF))
         except SlotUnavailable as exc:
             if exc.reason in NO_ALTERNATES_FOR:
                 raise
@@ -435,6 +440,16 @@ class BookingService:
             raise InvalidRequest("a special day is either closed, or open with both opens and closes")
         restaurant = self.store.restaurant(restaurant_key)
         return self.store.add_special_day(restaurant.id, day, actor=actor, force=force)
+
+    def _announce(self, reservation: Reservation) -> Reservation:
+        """After a change committed (its SMS is already in the outbox, same transaction), tell a sender so it
+        goes out now. Best effort: a failure here never fails the booking; the scheduled sweep delivers it."""
+        if self.changes is not None and not reservation.replayed:
+            try:
+                self.changes.reservation_changed(reservation.id)
+            except Exception:
+                _log.warning("change not published; the sweep will deliver its SMS", exc_info=True)
+        return reservation
 
     def _release_quietly(self, hold: Hold) -> None:
         with contextlib.suppress(HoldsUnavailable):  # it expires by itself; PostgreSQL holds the truth

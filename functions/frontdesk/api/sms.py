@@ -1,0 +1,133 @@
+"""``POST /twilio/sms``: a guest texted the restaurant's number. STOP-style words opt the number out of that
+restaurant's texts, START-style words opt it back in; anything else is ignored. The answer is always empty
+TwiML (Twilio itself sends the carrier-required STOP/START confirmations).
+
+The same steps as the voice webhooks (:mod:`frontdesk.api.twilio`), in the same order: a URL-encoded UTF-8
+form (415/400), ``X-Twilio-Signature`` for ``PUBLIC_BASE_URL`` + ``/twilio/sms`` and every field (403), the
+fields Twilio always sends (422). Point the number's Messaging "A message comes in" webhook here.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from frontdesk.api import errors
+from frontdesk.api.deps import provider
+from frontdesk.api.twilio import (
+    _REFUSALS,
+    _TWIML_OK,
+    TWIML_MEDIA_TYPE,
+    WebhookRefused,
+    _authenticate,
+    _form_body,
+    edge_for,
+    parse_form,
+)
+from frontdesk.core.errors import FrontDeskError
+
+log = logging.getLogger("frontdesk.twilio")
+
+SMS_PATH = "/twilio/sms"
+#: Twilio's own opt-out and opt-in keywords (a whole message, any case, spaces ignored).
+OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
+OPT_IN_WORDS = frozenset({"START", "UNSTOP", "YES"})
+
+MessageSid = Annotated[str, StringConstraints(pattern=r"^(SM|MM)[0-9a-fA-F]{32}$")]
+Address = Annotated[str, StringConstraints(max_length=128, pattern=r"^[^\x00-\x1f\x7f]*$")]
+
+
+class InboundSms(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    message_sid: MessageSid = Field(alias="MessageSid")
+    account_sid: Annotated[str, StringConstraints(pattern=r"^AC[0-9a-fA-F]{32}$")] | None = Field(
+        None, alias="AccountSid")
+    from_: Annotated[Address, StringConstraints(min_length=1)] = Field(alias="From")
+    to: Annotated[Address, StringConstraints(min_length=1)] = Field(alias="To")
+    body: Annotated[str, StringConstraints(max_length=1600)] = Field("", alias="Body")
+
+
+def keyword(body: str) -> str | None:
+    """'out', 'in', or None for an ordinary message."""
+    word = "".join(body.split()).upper()
+    return "out" if word in OPT_OUT_WORDS else "in" if word in OPT_IN_WORDS else None
+
+
+def empty_twiml() -> Response:
+    from twilio.twiml.messaging_response import MessagingResponse
+
+    return Response(str(MessagingResponse()), media_type=TWIML_MEDIA_TYPE, headers={"Cache-Control": "no-store"})
+
+
+router = APIRouter(prefix="/twilio", tags=["twilio"])
+
+
+@router.post(
+    "/sms", response_class=Response, responses={**_TWIML_OK, **_REFUSALS}, openapi_extra=_form_body(InboundSms),  # type: ignore[arg-type]
+    summary="A guest texted the restaurant: record STOP / START",
+    description="Twilio number → Messaging → *A message comes in* (HTTP POST). STOP, STOPALL, UNSUBSCRIBE, "
+                "CANCEL, END or QUIT opt the sender out of this restaurant's texts; START, UNSTOP or YES opt "
+                "them back in. Always answers empty TwiML.",
+)
+async def inbound_sms(request: Request) -> Response:
+    body = await request.body()
+    return await run_in_threadpool(_serve, request, body)
+
+
+def _serve(request: Request, body: bytes) -> Response:
+    try:
+        edge = edge_for(request)
+        params = parse_form(request.headers.get("content-type"), body)
+        _authenticate(edge, request, SMS_PATH, params)
+        form = _validate(params)
+        return _record(request, form)
+    except WebhookRefused as refusal:
+        return errors.problem(request, refusal.status, refusal.code, refusal.detail, **refusal.extensions)
+    except FrontDeskError:
+        raise  # mapped once: the database down is a 503 with Retry-After
+    except Exception:
+        log.exception("SMS webhook failed")
+        return errors.problem(request, 503, "webhook_failed", "the message could not be recorded now")
+
+
+def _validate(params: Any) -> InboundSms:
+    repeated = sorted(a for a in ("MessageSid", "From", "To", "Body") if len(params.getlist(a)) > 1)
+    problems: list[dict[str, Any]] = [
+        {"loc": ("body", name), "type": "repeated_field", "msg": "must be sent once"} for name in repeated]
+    try:
+        form = InboundSms.model_validate(dict(params))
+    except ValidationError as exc:
+        problems += [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False, include_input=False)]
+        form = None
+    if problems or form is None:
+        listed = errors.field_errors(problems)
+        more = f" (and {len(listed) - 1} more)" if len(listed) > 1 else ""
+        raise WebhookRefused(422, "validation_failed", f"{listed[0]['field']} {listed[0]['message']}{more}",
+                             errors=listed)
+    return form
+
+
+def _record(request: Request, form: InboundSms) -> Response:
+    from frontdesk.core.booking import E164
+
+    wanted = keyword(form.body)
+    if wanted is None:
+        return empty_twiml()
+    outbox = getattr(provider(request), "outbox", None)
+    if outbox is None:
+        raise WebhookRefused(503, "misconfigured", "SMS opt-outs are not configured")
+    restaurant_id = outbox.restaurant_for_number(form.to)
+    if restaurant_id is None or not E164.match(form.from_):
+        log.warning("SMS keyword for no restaurant we know, or from a non-E.164 sender; ignored",
+                    extra={"message_sid": form.message_sid})
+        return empty_twiml()
+    changed = outbox.set_opt_out(restaurant_id, form.from_, wanted == "out", actor=f"sms:{form.message_sid}")
+    log.info("SMS opt-%s recorded", wanted, extra={"message_sid": form.message_sid, "changed": changed,
+                                                    "restaurant_id": str(restaurant_id)})
+    return empty_twiml()

@@ -1,0 +1,183 @@
+"""The AWS path: the API publishes to SQS after a change committed (moto), the notifier Lambda delivers from
+the queue (Powertools batch, partial failures), the scheduled sweep delivers what the queue lost. Real
+PostgreSQL, the real twilio REST client against the fake Twilio REST server."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from frontdesk.config import Settings
+from frontdesk.wiring import Services
+from tests.doubles.fake_twilio_rest import FakeTwilioRest
+from tests.integration.sms.conftest import book, outbox_rows
+from tests.support.databases import REDIS_URL, TestDatabase
+
+DEAD_POSTGRES = "postgresql://app_user@127.0.0.1:1/nowhere?connect_timeout=1"
+
+
+class Context:
+    function_name = "frontdesk-dev-notifier"
+    aws_request_id = "5e0f3c4b-6f5a-4c1e-9d0b-0a1b2c3d4e5f"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:frontdesk-dev-notifier"
+    memory_limit_in_mb = 512
+
+    def __init__(self, remaining_ms: int = 60_000) -> None:
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+@pytest.fixture
+def sqs(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, str]]:
+    import boto3
+    from moto import mock_aws
+
+    for name, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
+                        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        client = boto3.client("sqs", region_name="us-east-1")
+        url = client.create_queue(QueueName=f"notifications-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+        yield client, url
+
+
+@pytest.fixture
+def make_services(database: TestDatabase, redis_prefix: str, fake_twilio: FakeTwilioRest,
+                  monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Services as a Lambda builds them from its settings, installed as the process's services."""
+    from frontdesk import wiring
+
+    built: list[Services] = []
+
+    def make(**overrides: Any) -> Services:
+        values: dict[str, Any] = {
+            "database_url": database.app_url, "redis_url": REDIS_URL, "redis_key_prefix": redis_prefix,
+            "twilio_account_sid": fake_twilio.account_sid, "twilio_auth_token": fake_twilio.auth_token,
+            "twilio_api_base_url": fake_twilio.url}
+        values.update(overrides)
+        services = Services(Settings(**values))
+        built.append(services)
+        monkeypatch.setattr(wiring, "_services", services)
+        return services
+
+    yield make
+    for services in built:
+        services.store.close()
+        services.outbox.close()
+
+
+def sqs_event(bodies: list[str]) -> dict[str, Any]:
+    return {"Records": [{
+        "messageId": str(uuid.uuid4()), "receiptHandle": f"handle-{i}", "body": body,
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1764240000000",
+                       "SenderId": "AIDAEXAMPLE", "ApproximateFirstReceiveTimestamp": "1764240000001"},
+        "messageAttributes": {}, "md5OfBody": hashlib.md5(body.encode()).hexdigest(),  # noqa: S324 - SQS's own
+        "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:notifications",
+        "awsRegion": "us-east-1"} for i, body in enumerate(bodies)]}
+
+
+def received(client: Any, url: str) -> list[str]:
+    messages = client.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+    return [m["Body"] for m in messages]
+
+
+def test_a_commit_publishes_to_sqs_and_the_notifier_lambda_delivers_it(
+        sqs: tuple[Any, str], make_services: Any, database: TestDatabase, fake_twilio: FakeTwilioRest) -> None:
+    from frontdesk.handlers import notifier
+
+    client, url = sqs
+    services = make_services(notifications_queue_url=url)
+    reservation = book(services.booking)
+    bodies = received(client, url)
+    assert [json.loads(b) for b in bodies] == [{"reservation_id": str(reservation.id)}]
+    result = notifier.handler(sqs_event(bodies), Context())
+    assert result == {"batchItemFailures": []}
+    assert len(fake_twilio.messages) == 1 and fake_twilio.messages[0].form["To"] == "+12125550101"
+    assert outbox_rows(database)[0]["status"] == "sent"
+    # SQS delivers at least once: the same record again sends nothing more.
+    assert notifier.handler(sqs_event(bodies), Context()) == {"batchItemFailures": []}
+    assert len(fake_twilio.messages) == 1
+
+
+def test_modify_and_cancel_publish_too_and_a_replayed_commit_does_not(
+        sqs: tuple[Any, str], make_services: Any) -> None:
+    from datetime import time
+
+    from frontdesk.core.booking import SlotRequest
+    from frontdesk.core.model import Guest
+    from tests.support.dates import next_weekday
+
+    client, url = sqs
+    services = make_services(notifications_queue_url=url)
+    request = SlotRequest(2, local_date=next_weekday(4), local_time=time(19))
+    first = services.booking.commit_slot("demo-bistro", request, Guest("Ana", "+12125550101"), idempotency_key="k1")
+    again = services.booking.commit_slot("demo-bistro", request, Guest("Ana", "+12125550101"), idempotency_key="k1")
+    assert again.replayed
+    services.booking.modify(first.id, party_size=3)
+    services.booking.cancel(first.id)
+    bodies = received(client, url)
+    assert [json.loads(b)["reservation_id"] for b in bodies] == [str(first.id)] * 3
+
+
+def test_a_failed_publish_never_fails_the_booking_and_the_sweep_delivers_what_the_queue_lost(
+        sqs: tuple[Any, str], make_services: Any, database: TestDatabase, fake_twilio: FakeTwilioRest,
+        caplog: pytest.LogCaptureFixture) -> None:
+    from frontdesk.handlers import notifier
+
+    _, url = sqs
+    services = make_services(notifications_queue_url=url + "-deleted")
+    with caplog.at_level(logging.WARNING):
+        reservation = book(services.booking)
+    assert reservation.id is not None
+    assert any("not published" in r.getMessage() for r in caplog.records)
+    assert outbox_rows(database)[0]["status"] == "pending"
+    summary = notifier.sweep({"source": "aws.events", "detail-type": "Scheduled Event"}, Context())
+    assert summary["sent"] == 1 and len(fake_twilio.messages) == 1
+    assert outbox_rows(database)[0]["status"] == "sent"
+
+
+def test_garbage_messages_do_not_poison_the_batch(
+        sqs: tuple[Any, str], make_services: Any, database: TestDatabase, fake_twilio: FakeTwilioRest) -> None:
+    from frontdesk.handlers import notifier
+
+    services = make_services()
+    reservation = book(services.booking)
+    good = json.dumps({"reservation_id": str(reservation.id)})
+    garbage = ["", "{", "null", "[]", '{"reservation_id": "not-a-uuid"}', '{"reservation_id": 7}',
+               json.dumps({"reservation_id": str(uuid.uuid4())}), "\x00\xff", "x" * 10_000]
+    result = notifier.handler(sqs_event([*garbage, good]), Context())
+    assert result == {"batchItemFailures": []}
+    assert len(fake_twilio.messages) == 1 and outbox_rows(database)[0]["status"] == "sent"
+
+
+def test_a_record_is_reported_failed_for_redelivery_only_when_delivery_could_not_be_tried(
+        sqs: tuple[Any, str], make_services: Any, database: TestDatabase, fake_twilio: FakeTwilioRest) -> None:
+    from frontdesk.handlers import notifier
+
+    reservation = book(make_services().booking)
+    make_services(database_url=DEAD_POSTGRES)
+    event = sqs_event(["garbage", json.dumps({"reservation_id": str(reservation.id)})])
+    result = notifier.handler(event, Context())
+    assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}
+    assert fake_twilio.messages == [] and outbox_rows(database)[0]["status"] == "pending"
+
+
+def test_the_sweep_stops_starting_batches_near_the_lambda_timeout(
+        make_services: Any, database: TestDatabase, fake_twilio: FakeTwilioRest) -> None:
+    from frontdesk.handlers import notifier
+
+    services = make_services()
+    for i in range(25):
+        book(services.booking, f"+1212555{2000 + i:04d}", hour=17 + i % 5, weeks=1 + i // 5)
+    summary = notifier.sweep({}, Context(remaining_ms=5_000))
+    assert summary["sent"] == 20  # one batch (of 20), then it stopped
+    assert notifier.sweep({}, Context())["sent"] == 5
+    assert len({m.form["To"] for m in fake_twilio.messages}) == 25
