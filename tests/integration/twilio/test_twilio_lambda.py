@@ -196,10 +196,11 @@ def test_a_rotated_auth_token_is_picked_up_from_secrets_manager_without_a_restar
     assert twilio_function.invoke("/twilio/voice", voice_params(new_call_sid()))["statusCode"] == 403
 
 
-def test_the_function_serves_exactly_the_three_twilio_routes(twilio_function: TwilioFunction) -> None:
+def test_the_function_serves_exactly_the_twilio_routes(twilio_function: TwilioFunction) -> None:
     paths = twilio_function.module.app.openapi()["paths"]
     assert {path: sorted(ops) for path, ops in paths.items()} == {
-        "/twilio/voice": ["post"], "/twilio/after-stream": ["post"], "/twilio/status": ["post"]}
+        "/twilio/voice": ["post"], "/twilio/after-stream": ["post"], "/twilio/status": ["post"],
+        "/twilio/sms": ["post"]}
     voice = paths["/twilio/voice"]["post"]
     assert list(voice["requestBody"]["content"]) == ["application/x-www-form-urlencoded"]
     assert "text/xml" in voice["responses"]["200"]["content"]
