@@ -7,6 +7,7 @@ Stacks, in deploy order (each only references the ones before it):
     FrontDesk-<stage>-Api            HTTP API, Lambdas, migrations custom resource
     FrontDesk-<stage>-Bridge         ECS/Fargate bridge, listener, scaling
     FrontDesk-<stage>-Observability  alarms -> SNS, dashboard
+    FrontDesk-<stage>-Notifications  guest SMS: queue + DLQ, notifier and minute-sweep Lambdas
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from infra_cdk.stacks.api import ApiStack
 from infra_cdk.stacks.bridge import BridgeStack
 from infra_cdk.stacks.data import DataStack
 from infra_cdk.stacks.network import NetworkStack
+from infra_cdk.stacks.notifications import NotificationsStack, allow_publishing
 from infra_cdk.stacks.observability import MonitoredResources, ObservabilityStack
 
 
@@ -37,9 +39,11 @@ class FrontDeskStacks:
     api: ApiStack
     bridge: BridgeStack
     observability: ObservabilityStack
+    notifications: NotificationsStack | None = None
 
     def all(self) -> tuple[Any, ...]:
-        return (self.network, self.data, self.api, self.bridge, self.observability)
+        extra = (self.notifications,) if self.notifications is not None else ()
+        return (self.network, self.data, self.api, self.bridge, self.observability, *extra)
 
 
 def build(app: App) -> FrontDeskStacks:
@@ -88,7 +92,14 @@ def build(app: App) -> FrontDeskStacks:
         ),
         **name("Observability"), description="Front Desk: alarms to SNS and the operations dashboard",
     )
-    stacks = FrontDeskStacks(config, network, data, api, bridge, observability)
+    notifications = NotificationsStack(
+        app, config.stack_id("Notifications"), config=config, vpc=network.vpc,
+        function_security_group=network.security_groups.api_functions, database=data.database,
+        secrets=data.secrets, bundle_hash=api.bundle_hash, after=[api.migrations.resource],
+        **name("Notifications"), description="Front Desk: guest SMS queue, notifier and sweep Lambdas",
+    )
+    allow_publishing(api.functions["reservations"], config)
+    stacks = FrontDeskStacks(config, network, data, api, bridge, observability, notifications)
     for stack in stacks.all():
         for key, value in (("project", "frontdesk"), ("stage", config.stage)):
             # CloudFormation's schema has no Tags on DBProxyTargetGroup although CDK thinks it is taggable.

@@ -66,6 +66,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/twilio/voice", "twilio", iam=False),
     Route("POST", "/twilio/after-stream", "twilio", iam=False),
     Route("POST", "/twilio/status", "twilio", iam=False),
+    Route("POST", "/twilio/sms", "twilio", iam=False),
 )
 BOOKING_ROUTES = tuple(r for r in ROUTES if r.iam)
 
