@@ -70,8 +70,7 @@ def make_services(database: TestDatabase, redis_prefix: str, fake_twilio: FakeTw
 
     yield make
     for services in built:
-        services.store.close()
-        services.outbox.close()
+        services.close()
 
 
 def sqs_event(bodies: list[str]) -> dict[str, Any]:

@@ -39,8 +39,7 @@ def make_services(database: TestDatabase, redis_prefix: str) -> Iterator[Callabl
 
     yield make
     for services in built:
-        services.store.close()
-        services.outbox.close()
+        services.close()
 
 
 def test_a_booking_wakes_the_local_sweeper_which_sends_its_sms(

@@ -63,7 +63,7 @@ async def stack(database: TestDatabase, redis_prefix: str) -> AsyncIterator[SmsS
         edge = getattr(app.state, "twilio_edge", None)
         if edge is not None:
             edge.close()
-        services.outbox.close()
+        services.close()
 
 
 def inbound(body: str, *, from_: str = GUEST, to: str = DEMO_NUMBER, **extra: str) -> list[tuple[str, str]]:
