@@ -302,3 +302,57 @@ class NotificationSender:
         else:
             report.failed += 1
             log.error("SMS failed: %s", error, extra=extra)
+
+
+# -- staff: templates and opt-outs --------------------------------------------------------------------------
+
+#: What a preview fills the placeholders with.
+SAMPLE_PAYLOAD: Mapping[str, Any] = {
+    "restaurant": "Demo Bistro", "restaurant_phone": "+15555550100", "guest_name": "Ana", "party_size": 4,
+    "local_date": "2026-12-10", "local_time": "19:30", "previous_party_size": 2,
+    "previous_local_date": "2026-12-09", "previous_local_time": "18:00"}
+
+
+@dataclass(frozen=True)
+class TemplateView:
+    kind: str
+    text: str
+    custom: bool
+    preview: str
+
+
+class SmsAdminStore(Protocol):
+    def templates(self, restaurant_ids: Iterable[UUID]) -> dict[tuple[UUID, str], str]: ...
+
+    def set_template(self, restaurant_id: UUID, kind: str, body: str | None, *, actor: str) -> None: ...
+
+    def set_opt_out(self, restaurant_id: UUID, phone: str, opted_out: bool, *, actor: str) -> bool: ...
+
+
+class SmsAdmin:
+    """What staff change: a restaurant's wording per kind (validated before it is saved) and opt-outs."""
+
+    def __init__(self, store: SmsAdminStore) -> None:
+        self.store = store
+
+    def templates(self, restaurant_id: UUID, kind: str | None = None) -> list[TemplateView]:
+        if kind is not None and kind not in KINDS:
+            raise TemplateInvalid(f"unknown message kind {kind[:40]!r}; use one of {', '.join(KINDS)}")
+        saved = self.store.templates([restaurant_id])
+        views = []
+        for each in KINDS if kind is None else (kind,):
+            text = saved.get((restaurant_id, each))
+            shown = text or DEFAULT_TEMPLATES[each]
+            views.append(TemplateView(each, shown, text is not None, render(shown, SAMPLE_PAYLOAD)))
+        return views
+
+    def set_template(self, restaurant_id: UUID, kind: str, text: str | None, *, actor: str) -> TemplateView:
+        """Save ``text`` for ``kind`` (None: back to the default). Refused, saving nothing, unless valid."""
+        body = validate_template(kind, text) if text is not None else None
+        self.store.set_template(restaurant_id, kind, body, actor=actor)
+        return self.templates(restaurant_id, kind)[0]
+
+    def set_opt_out(self, restaurant_id: UUID, phone: str, opted_out: bool, *, actor: str) -> bool:
+        from frontdesk.core.booking import validate_phone
+
+        return self.store.set_opt_out(restaurant_id, validate_phone(phone), opted_out, actor=actor)
