@@ -180,3 +180,25 @@ def test_the_sweep_stops_starting_batches_near_the_lambda_timeout(
     assert summary["sent"] == 20  # one batch (of 20), then it stopped
     assert notifier.sweep({}, Context())["sent"] == 5
     assert len({m.form["To"] for m in fake_twilio.messages}) == 25
+
+
+def test_after_a_failed_publish_the_api_stops_trying_for_a_while_then_tries_again(sqs: tuple[Any, str]) -> None:
+    import boto3
+
+    from frontdesk.adapters.sqs_changes import SqsChangePublisher
+
+    client, url = sqs
+    calls: list[str] = []
+    counting = boto3.client("sqs", region_name="us-east-1")
+    counting.meta.events.register("before-call.sqs.SendMessage", lambda **kw: calls.append("send"))
+    now = [1000.0]
+    publisher = SqsChangePublisher(url + "-missing", client=counting, cooldown=30, clock=lambda: now[0])
+    publisher.reservation_changed(uuid.uuid4())  # fails: the queue does not exist
+    publisher.reservation_changed(uuid.uuid4())  # skipped: an outage must not slow every booking
+    assert calls == ["send"]
+    now[0] += 31
+    publisher._queue_url = url  # the queue is back
+    rid = uuid.uuid4()
+    publisher.reservation_changed(rid)
+    assert calls == ["send", "send"]
+    assert [json.loads(b) for b in received(client, url)] == [{"reservation_id": str(rid)}]
