@@ -103,6 +103,17 @@ class Services:
         return RedisHoldStore.from_url(settings.redis_url or "redis://127.0.0.1:6379/0",
                                        prefix=settings.redis_key_prefix, password=password)
 
+    @property
+    def guests(self) -> Any:
+        return self._guests()
+
+    @lru_cache(maxsize=1)  # noqa: B019
+    def _guests(self) -> Any:
+        from frontdesk.adapters.guests_pg import PostgresGuestStore
+        from frontdesk.core.guests import GuestBook
+
+        return GuestBook(PostgresGuestStore(self.store.database), self.store)
+
 
 _services: Services | None = None
 _services_lock = threading.Lock()

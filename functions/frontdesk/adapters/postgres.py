@@ -145,6 +145,11 @@ class PostgresBookingStore:
     def close(self) -> None:
         self._db.close()
 
+    @property
+    def database(self) -> Database:
+        """The connection pool, for other stores of the same database to share."""
+        return self._db
+
     def _run(self, work: Callable[[psycopg.Connection[Any]], T], *, retry: bool = True) -> T:
         return self._db.run(work, retry=retry)
 
@@ -327,6 +332,11 @@ class PostgresBookingStore:
             "SELECT modify_reservation_v1(%s, %s, %s, %s, %s)",
             [reservation_id, start, party_size, actor, enforce_notice],
         ))
+
+    def set_status(self, reservation_id: UUID, status: ReservationStatus, *, actor: str) -> Reservation:
+        # Safe to repeat: the same status again is a replay in the database.
+        return _reservation(self._one("SELECT set_reservation_status_v1(%s, %s, %s)",
+                                      [reservation_id, status.value, actor]))
 
 
 __all__ = ["PostgresBookingStore", "domain_error"]
