@@ -128,15 +128,13 @@ class Services:
 
     @property
     def guests(self) -> Any:
-        return self._guests()
+        def build() -> Any:
+            from frontdesk.adapters.guests_pg import PostgresGuestStore
+            from frontdesk.core.guests import GuestBook
 
-    @lru_cache(maxsize=1)  # noqa: B019
-    def _guests(self) -> Any:
-        from frontdesk.adapters.guests_pg import PostgresGuestStore
-        from frontdesk.core.guests import GuestBook
+            return GuestBook(PostgresGuestStore(self.database), self.store)
 
-        return GuestBook(PostgresGuestStore(self.store.database), self.store)
-
+        return self._once("guests", build)
 
 _services: Services | None = None
 _services_lock = threading.Lock()

@@ -145,11 +145,6 @@ class PostgresBookingStore:
     def close(self) -> None:
         self._db.close()
 
-    @property
-    def database(self) -> Database:
-        """The connection pool, for other stores of the same database to share."""
-        return self._db
-
     def _run(self, work: Callable[[psycopg.Connection[Any]], T], *, retry: bool = True) -> T:
         return self._db.run(work, retry=retry)
 
