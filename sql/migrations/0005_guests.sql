@@ -186,6 +186,25 @@ BEGIN
     RETURN fd_guest_json(v_row);
 END $$;
 
+-- The counters as the bookings say they should be, where they differ (a booking's phone with no guest row
+-- included). Must always be empty; for diagnostics and tests, not the hot path.
+CREATE FUNCTION guest_counters_drift_v1(p_restaurant uuid)
+RETURNS TABLE (phone text, counted_visits integer, summed_visits integer, counted_no_shows integer,
+               summed_no_shows integer)
+LANGUAGE sql STABLE AS $$
+    WITH summed AS (
+        SELECT r.guest_phone, sum(fd_status_visits(r.status))::integer AS visits,
+               sum(fd_status_no_shows(r.status))::integer AS no_shows
+          FROM reservations r WHERE r.restaurant_id = p_restaurant GROUP BY r.guest_phone)
+    SELECT coalesce(g.phone, s.guest_phone), coalesce(g.visit_count, 0), coalesce(s.visits, 0),
+           coalesce(g.no_show_count, 0), coalesce(s.no_shows, 0)
+      FROM (SELECT * FROM guests WHERE restaurant_id = p_restaurant) g
+      FULL JOIN summed s ON s.guest_phone = g.phone
+     WHERE g.phone IS NULL
+        OR coalesce(g.visit_count, 0) <> coalesce(s.visits, 0)
+        OR coalesce(g.no_show_count, 0) <> coalesce(s.no_shows, 0)
+$$;
+
 GRANT SELECT ON guests TO app_user;
 REVOKE EXECUTE ON FUNCTION fd_guest_on_booking, fd_guest_on_status, set_reservation_status_v1, update_guest_v1
     FROM PUBLIC;

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Callable
 from datetime import time, timedelta
+from pathlib import Path
 from uuid import UUID
 
 import psycopg
@@ -22,9 +24,10 @@ from frontdesk.core.errors import (
 )
 from frontdesk.core.guests import GuestBook, GuestChanges
 from frontdesk.core.model import Guest, ReservationStatus
-from tests.support.databases import TestDatabase
+from tests.support.databases import TestDatabase, create_database, drop_database, unique_name
 from tests.support.dates import next_weekday
 
+MIGRATIONS = Path(__file__).resolve().parents[2] / "sql" / "migrations"
 ANA = Guest("Ana", "+12125550101")
 BEN = Guest("Ben", "+12125550102")
 
@@ -187,6 +190,7 @@ def test_two_staff_seating_the_same_reservation_at_once_count_one_visit(
     no_shows = sum(s is ReservationStatus.NO_SHOW for s in finals)
     assert counters(database) == (visits, no_shows)
     assert visits + no_shows == 3
+    assert database.rows("SELECT * FROM guest_counters_drift_v1(%s)", [reservations[0].restaurant_id]) == []
     changes = database.scalar("SELECT count(*) FROM event_log WHERE kind IN ('reservation.seated',"
                               " 'reservation.no_show')")
     assert changes == 3 + database.scalar("SELECT count(*) FROM event_log WHERE payload->>'from' = 'no_show'")
@@ -210,6 +214,7 @@ def test_many_staff_seating_one_reservation_at_once_count_it_once(
         t.join(timeout=30)
     assert sorted(replays) == [False] + [True] * 7
     assert counters(database) == (1, 0)
+    assert database.rows("SELECT * FROM guest_counters_drift_v1(%s)", [reservation.restaurant_id]) == []
     assert database.scalar("SELECT count(*) FROM event_log WHERE kind = 'reservation.seated'") == 1
 
 
@@ -325,3 +330,38 @@ def test_a_seated_booking_still_blocks_the_phone(booking: BookingService) -> Non
     with pytest.raises(SlotUnavailable) as refused:
         booking.commit_slot("demo-bistro", at(day, 20), ANA)
     assert refused.value.reason == "duplicate_booking"
+
+
+def test_a_database_with_bookings_before_guest_memory_gets_its_guests_and_counters(tmp_path: Path) -> None:
+    from frontdesk.db.migrate import migrate, seed
+
+    name = unique_name("backfill")
+    create_database(name)
+    try:
+        db = TestDatabase(name)
+        earlier = tmp_path / "migrations"
+        earlier.mkdir()
+        for path in sorted(MIGRATIONS.glob("*.sql")):
+            if path.name < "0005":
+                shutil.copy(path, earlier / path.name)
+        migrate(db.admin_url, tmp_path)
+        seed(db.admin_url)
+        rid = db.scalar("SELECT id FROM restaurants WHERE slug = 'demo-bistro'")
+        day = next_weekday(2)
+        with db.connect() as conn:
+            for n, (phone, guest, status) in enumerate([
+                (ANA.phone, "Ana", "completed"), (ANA.phone, "Ana Lima", "seated"), (ANA.phone, "Ana", "no_show"),
+                (BEN.phone, "Ben", "confirmed"), (BEN.phone, "Ben", "cancelled"),
+            ]):
+                conn.execute(
+                    "INSERT INTO reservations (restaurant_id, service_date, during, party_size, guest_name,"
+                    " guest_phone, status, channel, created_at) VALUES (%s, %s + %s,"
+                    " tstzrange(now() + make_interval(days => %s), now() + make_interval(days => %s, hours => 2)),"
+                    " 2, %s, %s, %s, 'staff', now() + make_interval(secs => %s))",
+                    [rid, day, n, n * 3 + 10, n * 3 + 10, guest, phone, status, n])
+        migrate(db.admin_url)
+        assert db.rows("SELECT phone, name, visit_count, no_show_count, last_visit_on FROM guests ORDER BY phone") == [
+            (ANA.phone, "Ana", 2, 1, day + timedelta(days=1)), (BEN.phone, "Ben", 0, 0, None)]
+        assert db.rows("SELECT * FROM guest_counters_drift_v1(%s)", [rid]) == []
+    finally:
+        drop_database(name)
