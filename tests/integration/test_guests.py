@@ -365,3 +365,34 @@ def test_a_database_with_bookings_before_guest_memory_gets_its_guests_and_counte
         assert db.rows("SELECT * FROM guest_counters_drift_v1(%s)", [rid]) == []
     finally:
         drop_database(name)
+
+
+def test_staff_editing_one_guest_at_once_lose_no_field_and_log_each_change(
+    booking: BookingService, guests: GuestBook, database: TestDatabase
+) -> None:
+    reservation = booking.commit_slot("demo-bistro", at(next_weekday(2), 19), ANA)
+    edits = [GuestChanges(notes="window seat"), GuestChanges(allergies="sesame"), GuestChanges(name="Ana Lima")] * 4
+    barrier = threading.Barrier(len(edits) + 1)
+    failures: list[BaseException] = []
+
+    def edit(changes: GuestChanges) -> None:
+        barrier.wait()
+        try:
+            guests.update("demo-bistro", ANA.phone, changes, actor="staff")
+        except BaseException as exc:  # collected and asserted below
+            failures.append(exc)
+
+    def seat() -> None:
+        barrier.wait()
+        booking.set_status(reservation.id, "seated")
+
+    threads = [threading.Thread(target=edit, args=(c,)) for c in edits] + [threading.Thread(target=seat)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert failures == []
+    guest = guests.lookup("demo-bistro", ANA.phone)
+    assert (guest.name, guest.notes, guest.allergies, guest.visit_count) == ("Ana Lima", "window seat", "sesame", 1)
+    # each field changed once; the repeats changed nothing and logged nothing
+    assert database.scalar("SELECT count(*) FROM event_log WHERE kind = 'guest.updated'") == 3
