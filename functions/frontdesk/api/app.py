@@ -26,6 +26,9 @@ def default_routers() -> list[APIRouter]:
     from frontdesk.api import availability, health, reservations, twilio
 
     routers = [health.router, availability.router, reservations.router, twilio.router]
+    from frontdesk.api import guests, reservation_status
+
+    routers += [reservation_status.router, guests.router]
     from frontdesk.api import sms
 
     routers.append(sms.router)
