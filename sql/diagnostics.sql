@@ -73,3 +73,16 @@ SELECT l.pid, l.granted, a.state, now() - a.xact_start AS in_transaction, left(a
 SELECT calls, round(mean_exec_time::numeric, 2) AS mean_ms, round(max_exec_time::numeric, 2) AS max_ms,
        left(query, 100) AS query
   FROM pg_stat_statements ORDER BY mean_exec_time DESC LIMIT 10;
+
+\echo '== 9. Guest SMS: the outbox by state, messages overdue (a sender is down or Twilio unreachable), recent failures'
+SELECT rt.slug, o.status, count(*) AS messages, max(o.attempts) AS most_tries, min(o.created_at) AS oldest
+  FROM notification_outbox o JOIN restaurants rt ON rt.id = o.restaurant_id
+ GROUP BY rt.slug, o.status ORDER BY rt.slug, o.status;
+SELECT o.id, rt.slug, o.kind, o.status, o.attempts, o.next_attempt_at, o.lease_until, o.last_error
+  FROM notification_outbox o JOIN restaurants rt ON rt.id = o.restaurant_id
+ WHERE (o.status = 'pending' AND o.next_attempt_at < now() - interval '5 minutes')
+    OR (o.status = 'sending' AND o.lease_until < now())
+ ORDER BY o.created_at LIMIT 30;
+SELECT o.created_at, rt.slug, o.kind, o.to_phone, o.attempts, o.last_error
+  FROM notification_outbox o JOIN restaurants rt ON rt.id = o.restaurant_id
+ WHERE o.status = 'failed' ORDER BY o.created_at DESC LIMIT 10;
