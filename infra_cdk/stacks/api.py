@@ -414,3 +414,7 @@ class ApiStack(Stack):
             self, "TwilioStatusCallback", value=f"{self.api.url}/twilio/status",
             description="Twilio number -> Voice configuration -> 'Call status changes' (HTTP POST)",
         )
+        CfnOutput(
+            self, "TwilioMessagingWebhook", value=f"{self.api.url}/twilio/sms",
+            description="Twilio number -> Messaging configuration -> 'A message comes in' (HTTP POST): STOP/START",
+        )
