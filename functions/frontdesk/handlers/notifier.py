@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 log = logging.getLogger("frontdesk.notifier")
-logging.getLogger().setLevel(logging.INFO)
+_logs_structured = False
 
 #: Stop starting new batches when less than this is left of the invocation.
 SWEEP_RESERVE_MS = 15_000
@@ -33,6 +33,22 @@ class ChangeMessage(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     reservation_id: UUID
+
+
+def _structure_logs() -> None:
+    """Every ``frontdesk.*`` logger writes JSON through Powertools (level from POWERTOOLS_LOG_LEVEL, INFO by
+    default), on the first invocation rather than at import."""
+    global _logs_structured
+    if _logs_structured:
+        return
+    from aws_lambda_powertools import Logger
+
+    logger = Logger()  # service from POWERTOOLS_SERVICE_NAME ("notifier" in CDK)
+    parent = logging.getLogger("frontdesk")
+    parent.handlers = [logger.registered_handler]
+    parent.setLevel(logger.log_level)
+    parent.propagate = False
+    _logs_structured = True
 
 
 def _sender() -> Any:
@@ -60,12 +76,15 @@ def record_handler(record: SQSRecord) -> None:
 
 
 def handler(event: dict[str, Any], context: Any) -> Any:
+    _structure_logs()
     processor = BatchProcessor(event_type=EventType.SQS)
     return process_partial_response(event=event, record_handler=record_handler, processor=processor,
                                     context=context)
 
 
 def sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    _structure_logs()
+
     def keep_going() -> bool:
         remaining = getattr(context, "get_remaining_time_in_millis", None)
         return remaining is None or remaining() > SWEEP_RESERVE_MS

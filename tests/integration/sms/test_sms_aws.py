@@ -35,6 +35,18 @@ class Context:
         return self.remaining_ms
 
 
+@pytest.fixture(autouse=True)
+def lambda_logging() -> Iterator[None]:
+    """The handlers route ``frontdesk.*`` logs through Powertools as in Lambda: put them back afterwards."""
+    from frontdesk.handlers import notifier
+
+    app_logger = logging.getLogger("frontdesk")
+    saved = (list(app_logger.handlers), app_logger.level, app_logger.propagate)
+    yield
+    app_logger.handlers, app_logger.level, app_logger.propagate = saved
+    notifier._logs_structured = False
+
+
 @pytest.fixture
 def sqs(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, str]]:
     import boto3
@@ -202,3 +214,42 @@ def test_after_a_failed_publish_the_api_stops_trying_for_a_while_then_tries_agai
     publisher.reservation_changed(rid)
     assert calls == ["send", "send"]
     assert [json.loads(b) for b in received(client, url)] == [{"reservation_id": str(rid)}]
+
+
+def test_the_sweep_lambda_configured_as_cdk_configures_it_reads_its_secrets_and_delivers(
+        sqs: tuple[Any, str], database: TestDatabase, booking: Any, fake_twilio: FakeTwilioRest,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Environment as CDK sets it: secrets by ARN (the Twilio one as the JSON form), nothing plain."""
+    import boto3
+    from aws_lambda_powertools.utilities import parameters
+
+    from frontdesk import config, wiring
+    from frontdesk.handlers import notifier
+
+    secrets = boto3.client("secretsmanager", region_name="us-east-1")
+    db_arn = secrets.create_secret(Name=f"frontdesk/test/{database.name}/db", SecretString=json.dumps({
+        "engine": "postgres", "host": "127.0.0.1", "port": 5432, "dbname": database.name,
+        "username": "app_user", "password": ""}))["ARN"]
+    twilio_arn = secrets.create_secret(Name=f"frontdesk/test/{database.name}/twilio", SecretString=json.dumps(
+        {"auth_token": fake_twilio.auth_token, "secondary_auth_token": "next-token"}))["ARN"]
+    for name in ("DATABASE_URL", "TWILIO_AUTH_TOKEN", "NOTIFICATIONS_QUEUE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {"STAGE": "dev", "DATABASE_SECRET_ARN": db_arn, "DATABASE_SSLMODE": "disable",
+                        "TWILIO_SECRET_ARN": twilio_arn, "TWILIO_ACCOUNT_SID": fake_twilio.account_sid,
+                        "TWILIO_API_BASE_URL": fake_twilio.url, "POWERTOOLS_SERVICE_NAME": "notifier"}.items():
+        monkeypatch.setenv(name, value)
+    config.get_settings.cache_clear()
+    parameters.clear_caches()
+    monkeypatch.setattr(wiring, "_services", None)
+    try:
+        book(booking)
+        summary = notifier.sweep({"source": "aws.events"}, Context())
+        assert summary["sent"] == 1 and fake_twilio.messages[0].form["To"] == "+12125550101"
+        logged = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+        done = [entry for entry in logged if entry.get("message") == "sweep done"]
+        assert done and done[0]["service"] == "notifier" and done[0]["sent"] == 1
+    finally:
+        if wiring._services is not None:
+            wiring._services.close()
+        config.get_settings.cache_clear()
+        parameters.clear_caches()
