@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import time, timedelta
+from uuid import UUID
 
 import psycopg
 import pytest
 
 from frontdesk.adapters.outbox_pg import PostgresOutboxStore
-from frontdesk.core.booking import BookingService
+from frontdesk.core.booking import BookingService, SlotRequest
 from frontdesk.core.errors import SlotUnavailable
+from frontdesk.core.model import Guest
 from frontdesk.core.notifications import NotificationSender, RetryPolicy
 from tests.doubles.fake_twilio_rest import FakeTwilioRest
 from tests.integration.sms.conftest import DEMO_NUMBER, book, gateway_for, make_due, outbox_rows
 from tests.support.databases import TestDatabase
+from tests.support.dates import next_weekday
 
 # -- the outbox row is part of the reservation change ------------------------------------------------------
 
@@ -310,3 +314,31 @@ def test_guest_names_are_data_not_template_code(booking: BookingService, sender:
     book(booking, name="{restaurant.__class__} {0}")
     sender.deliver_due()
     assert "{restaurant.__class__} {0}, your table" in fake_twilio.messages[0].form["Body"]
+
+
+# -- the wall clock in the text: midnight and DST ---------------------------------------------------------
+
+def test_the_text_gives_the_guests_own_wall_clock_after_midnight_and_in_the_fall_back_hour(
+        booking: BookingService, database: TestDatabase, make_restaurant: Callable[..., UUID],
+        sender: NotificationSender, fake_twilio: FakeTwilioRest) -> None:
+    from tests.support.dates import next_dst_changes
+
+    late_bar = make_restaurant(twilio_number="+15555550177", hours={d: [(time(20), time(3))] for d in range(1, 8)})
+    _, fall_back = next_dst_changes()
+    saturday = next_weekday(6)
+    # 00:30 after a Saturday service: counted on Saturday, but the guest comes on Sunday.
+    late = booking.commit_slot(late_bar, SlotRequest(2, local_date=saturday + timedelta(days=1),
+                                                        local_time=time(0, 30)), Guest("Ana", "+12125550101"))
+    # 01:30 on the fall-back day means its first occurrence (still daylight time).
+    fold = booking.commit_slot(late_bar, SlotRequest(2, local_date=fall_back, local_time=time(1, 30)),
+                               Guest("Ben", "+12125550102"))
+    assert late.service_date == saturday
+    rows = {r["reservation_id"]: r["payload"] for r in outbox_rows(database)}
+    assert (rows[late.id]["local_date"], rows[late.id]["local_time"]) == (
+        (saturday + timedelta(days=1)).isoformat(), "00:30")
+    assert (rows[fold.id]["local_date"], rows[fold.id]["local_time"]) == (fall_back.isoformat(), "01:30")
+    sender.deliver_due()
+    bodies = {m.form["To"]: m.form["Body"] for m in fake_twilio.messages}
+    sunday = saturday + timedelta(days=1)
+    assert f"Sun {sunday.day} {sunday.strftime('%b')} at 00:30" in bodies["+12125550101"]
+    assert f"{fall_back.day} {fall_back.strftime('%b')} at 01:30" in bodies["+12125550102"]
