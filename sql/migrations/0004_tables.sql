@@ -392,7 +392,7 @@ BEGIN
     PERFORM fd_table_config_begin(p_restaurant);
     PERFORM fd_check_seats(p_min, p_max);
     IF EXISTS (SELECT 1 FROM dining_tables WHERE restaurant_id = p_restaurant AND name = p_name) THEN
-        RAISE EXCEPTION 'there is already a table named % (a removed table keeps its name; update it with active)',
+        RAISE EXCEPTION 'there is already a table named % (a removed table keeps its name: put it back in service instead)',
             p_name USING ERRCODE = '22023';
     END IF;
     INSERT INTO dining_tables (restaurant_id, name, area, min_seats, max_seats, agent_bookable)
