@@ -145,6 +145,11 @@ DECLARE
     v_prefer_combination bigint;
     v_pick record;
 BEGIN
+    -- Callable by app_user (the booking functions run as it): only for a live booking of that restaurant.
+    IF NOT EXISTS (SELECT 1 FROM reservations WHERE id = p_reservation AND restaurant_id = p_restaurant
+                                               AND status IN ('confirmed', 'seated')) THEN
+        RAISE EXCEPTION 'no such reservation' USING ERRCODE = 'FD002';
+    END IF;
     SELECT min(rt.table_id), min(rt.combination_id) INTO v_prefer_table, v_prefer_combination
       FROM reservation_tables rt WHERE rt.reservation_id = p_reservation;
     DELETE FROM reservation_tables WHERE reservation_id = p_reservation;

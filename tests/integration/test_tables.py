@@ -362,3 +362,55 @@ def test_table_rows_follow_a_modification_to_a_restaurant_with_no_tables_left(
     assert booking.modify(reservation.id, local_time=time(20)).tables == ()
     assert_tables_follow_reservations(database)
 
+
+
+def test_modifications_and_commits_racing_for_the_same_tables_never_share_one_or_leak_errors(
+    booking: BookingService, tables: TableAdmin, roomy: UUID, database: TestDatabase
+) -> None:
+    for name in ("A", "B", "C"):
+        add(tables, roomy, name, 1, 4)
+    day = next_weekday(2)
+    early = [book(booking, roomy, day, time(17), 2, n) for n in range(3)]  # every table taken at 17:00
+    target = SlotRequest(2, local_date=day, local_time=time(19)).resolve(booking.restaurant(roomy))
+    barrier = threading.Barrier(12)
+
+    def race(n: int) -> str:
+        barrier.wait()
+        try:
+            if n < 3:  # move an early booking onto 19:00 (and back off its own table's future)
+                booking.store.modify(early[n].id, start=target + timedelta(minutes=15 * n), party_size=None,
+                                     actor="race", enforce_notice=False)
+            else:
+                booking.store.commit(restaurant_id=roomy, start=target + timedelta(minutes=15 * (n % 3)),
+                                     party_size=2, guest=guest(200 + n), channel=Channel.API, hold_id=None,
+                                     idempotency_key=None, hold_expires_at=None, actor="race")
+            return "ok"
+        except SlotUnavailable as exc:
+            return exc.reason
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc}"
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        outcomes = Counter(pool.map(race, range(12)))
+    assert set(outcomes) <= {"ok", "full"} and outcomes["ok"] >= 3
+    assert database.scalar(
+        "SELECT count(*) FROM reservation_tables a JOIN reservation_tables b ON a.table_id = b.table_id"
+        " AND a.reservation_id < b.reservation_id AND a.during && b.during WHERE a.live AND b.live") == 0
+    live_at_1930 = database.scalar(
+        "SELECT count(*) FROM reservations WHERE restaurant_id = %s AND status = 'confirmed'"
+        " AND during && tstzrange(%s, %s)", [roomy, target + timedelta(minutes=30), target + timedelta(minutes=31)])
+    assert live_at_1930 == 3  # every 19:00–19:30 start is still there at 19:30: three tables, whoever won
+    assert_tables_follow_reservations(database)
+
+
+def test_app_user_cannot_assign_a_table_to_another_restaurants_booking(
+    booking: BookingService, tables: TableAdmin, roomy: UUID, make_restaurant: Callable[..., UUID],
+    database: TestDatabase
+) -> None:
+    add(tables, roomy, "T2", 1, 2)
+    elsewhere = book(booking, make_restaurant(), next_weekday(2), time(19), 2, 1)
+    with psycopg.connect(database.app_url, autocommit=True) as conn, pytest.raises(psycopg.Error) as caught:
+        conn.execute("SELECT fd_assign_tables_v1(%s, %s, tstzrange(now(), now() + interval '1 hour'), 2, 'api')",
+                     [elsewhere.id, roomy])
+    assert caught.value.sqlstate == "FD002"
+    assert database.scalar("SELECT count(*) FROM reservation_tables") == 0
