@@ -387,12 +387,50 @@ BEGIN
     END IF;
 END $$;
 
+-- After a change of the floor plan, under the configuration lock (so no booking is being written): give a
+-- table to every future confirmed booking that has none, or whose table is out of service or now too small
+-- for it — bookings made before the restaurant had tables included — in start order, any table (they are
+-- booked already). Returns the bookings still without a table, for staff to seat by hand.
+CREATE FUNCTION fd_rehome_bookings(p_restaurant uuid) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    r reservations;
+    v_pick record;
+    v_left jsonb := '[]'::jsonb;
+BEGIN
+    FOR r IN
+        SELECT x.* FROM reservations x
+         WHERE x.restaurant_id = p_restaurant AND x.status = 'confirmed' AND upper(x.during) > clock_timestamp()
+           AND (NOT EXISTS (SELECT 1 FROM reservation_tables rt WHERE rt.reservation_id = x.id)
+                OR EXISTS (SELECT 1 FROM reservation_tables rt JOIN dining_tables t ON t.id = rt.table_id
+                            WHERE rt.reservation_id = x.id
+                              AND (NOT t.active OR (rt.combination_id IS NULL AND x.party_size > t.max_seats))))
+         ORDER BY lower(x.during), x.created_at
+    LOOP
+        DELETE FROM reservation_tables WHERE reservation_id = r.id;
+        SELECT * INTO v_pick FROM fd_pick_tables_v1(p_restaurant, r.during, r.party_size, 'staff', r.id, NULL, NULL);
+        IF v_pick.table_ids IS NULL THEN
+            v_left := v_left || jsonb_build_array(fd_reservation_json(r, false));
+            CONTINUE;
+        END IF;
+        BEGIN
+            INSERT INTO reservation_tables (reservation_id, table_id, restaurant_id, combination_id, during, live)
+            SELECT r.id, t, p_restaurant, v_pick.combination_id, r.during, true FROM unnest(v_pick.table_ids) AS t;
+        EXCEPTION
+            WHEN exclusion_violation THEN  -- a finished booking brought back meanwhile took it
+                v_left := v_left || jsonb_build_array(fd_reservation_json(r, false));
+        END;
+    END LOOP;
+    RETURN v_left;
+END $$;
+
 CREATE FUNCTION add_dining_table_v1(p_restaurant uuid, p_name text, p_area text, p_min integer, p_max integer,
                                     p_agent_bookable boolean, p_actor text)
 RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     v_row dining_tables;
+    v_left jsonb;
 BEGIN
     PERFORM fd_table_config_begin(p_restaurant);
     PERFORM fd_check_seats(p_min, p_max);
@@ -403,14 +441,16 @@ BEGIN
     INSERT INTO dining_tables (restaurant_id, name, area, min_seats, max_seats, agent_bookable)
     VALUES (p_restaurant, p_name, coalesce(p_area, ''), p_min, p_max, coalesce(p_agent_bookable, true))
     RETURNING * INTO v_row;
+    v_left := fd_rehome_bookings(p_restaurant);
     INSERT INTO event_log (restaurant_id, kind, actor, payload)
-    VALUES (p_restaurant, 'table.added', p_actor, fd_table_json(v_row));
-    RETURN fd_table_json(v_row);
+    VALUES (p_restaurant, 'table.added', p_actor, fd_table_json(v_row) || jsonb_build_object('unassigned', v_left));
+    RETURN jsonb_build_object('table', fd_table_json(v_row), 'affected', '[]'::jsonb, 'unassigned', v_left);
 END $$;
 
 -- Change a table; NULL leaves a field as it is. Deactivating it, or shrinking it below a future live
 -- booking seated at it alone, strands those bookings: refused (FD031, the bookings as JSON in DETAIL)
--- unless p_force, in which case they keep the table and staff move them.
+-- unless p_force, in which case they move to another free table where one fits (else they are returned as
+-- unassigned, for staff to seat by hand).
 CREATE FUNCTION update_dining_table_v1(p_restaurant uuid, p_name text, p_new_name text, p_area text,
                                        p_min integer, p_max integer, p_agent_bookable boolean, p_active boolean,
                                        p_actor text, p_force boolean)
@@ -423,6 +463,7 @@ DECLARE
     v_max integer;
     v_active boolean;
     v_affected jsonb;
+    v_left jsonb;
 BEGIN
     PERFORM fd_table_config_begin(p_restaurant);
     SELECT * INTO v_old FROM dining_tables WHERE restaurant_id = p_restaurant AND name = p_name FOR UPDATE;
@@ -453,11 +494,13 @@ BEGIN
            agent_bookable = coalesce(p_agent_bookable, agent_bookable), active = v_active, updated_at = now()
      WHERE id = v_old.id
     RETURNING * INTO v_row;
+    v_left := fd_rehome_bookings(p_restaurant);
     INSERT INTO event_log (restaurant_id, kind, actor, payload)
     VALUES (p_restaurant, CASE WHEN v_old.active AND NOT v_row.active THEN 'table.removed' ELSE 'table.updated' END,
             p_actor, jsonb_build_object('from', fd_table_json(v_old), 'to', fd_table_json(v_row),
-                                        'forced', coalesce(p_force, false), 'affected', v_affected));
-    RETURN jsonb_build_object('table', fd_table_json(v_row), 'affected', v_affected);
+                                        'forced', coalesce(p_force, false), 'affected', v_affected,
+                                        'unassigned', v_left));
+    RETURN jsonb_build_object('table', fd_table_json(v_row), 'affected', v_affected, 'unassigned', v_left);
 END $$;
 
 -- A set of at least two active tables of the restaurant seated together, with its own seat range
@@ -471,6 +514,7 @@ DECLARE
     v_missing text;
     v_row table_combinations;
     v_max integer;
+    v_left jsonb;
 BEGIN
     PERFORM fd_table_config_begin(p_restaurant);
     IF coalesce(cardinality(p_tables), 0) < 2
@@ -493,13 +537,16 @@ BEGIN
     RETURNING * INTO v_row;
     INSERT INTO table_combination_members (combination_id, table_id, restaurant_id)
     SELECT v_row.id, x, p_restaurant FROM unnest(v_ids) AS x;
+    v_left := fd_rehome_bookings(p_restaurant);
     INSERT INTO event_log (restaurant_id, kind, actor, payload)
-    VALUES (p_restaurant, 'combination.added', p_actor, fd_combination_json(v_row));
-    RETURN fd_combination_json(v_row);
+    VALUES (p_restaurant, 'combination.added', p_actor,
+            fd_combination_json(v_row) || jsonb_build_object('unassigned', v_left));
+    RETURN jsonb_build_object('combination', fd_combination_json(v_row), 'affected', '[]'::jsonb,
+                              'unassigned', v_left);
 END $$;
 
 -- Remove a combination. Future live bookings seated through it are reported, and refuse the change unless
--- p_force (then they keep their tables; only the combination goes).
+-- p_force (then they are re-seated like after a table removal).
 CREATE FUNCTION remove_table_combination_v1(p_restaurant uuid, p_name text, p_actor text, p_force boolean)
 RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
@@ -507,6 +554,7 @@ DECLARE
     v_row table_combinations;
     v_doc jsonb;
     v_affected jsonb;
+    v_left jsonb;
 BEGIN
     PERFORM fd_table_config_begin(p_restaurant);
     SELECT * INTO v_row FROM table_combinations WHERE restaurant_id = p_restaurant AND name = p_name FOR UPDATE;
@@ -525,10 +573,12 @@ BEGIN
     END IF;
     v_doc := fd_combination_json(v_row);
     DELETE FROM table_combinations WHERE id = v_row.id;
+    v_left := fd_rehome_bookings(p_restaurant);
     INSERT INTO event_log (restaurant_id, kind, actor, payload)
     VALUES (p_restaurant, 'combination.removed', p_actor,
-            jsonb_build_object('combination', v_doc, 'forced', coalesce(p_force, false), 'affected', v_affected));
-    RETURN jsonb_build_object('combination', v_doc, 'affected', v_affected);
+            jsonb_build_object('combination', v_doc, 'forced', coalesce(p_force, false), 'affected', v_affected,
+                               'unassigned', v_left));
+    RETURN jsonb_build_object('combination', v_doc, 'affected', v_affected, 'unassigned', v_left);
 END $$;
 
 -- Least privilege: app_user reads the floor plan (0001's grant does not cover new tables) and changes it

@@ -61,6 +61,7 @@ def test_removing_a_table_with_a_booking_prints_it_and_needs_force(
     assert database.scalar("SELECT active FROM dining_tables WHERE name = 'T1'") is True
     forced = run_cli("tables", "remove", "demo-bistro", "T1", "--force", database=database)
     assert forced.code == 0 and str(made.id) in forced.stdout
+    assert "1 future booking(s) have no table; seat them by hand" in forced.stdout
     assert database.scalar("SELECT active FROM dining_tables WHERE name = 'T1'") is False
 
 

@@ -358,7 +358,8 @@ def test_table_rows_follow_a_modification_to_a_restaurant_with_no_tables_left(
     add(tables, roomy, "T2", 1, 2)
     day = next_weekday(1)
     reservation = book(booking, roomy, day, time(19), 2, 1)
-    tables.remove_table(roomy, "T2", actor="test", force=True)
+    assert tables.remove_table(roomy, "T2", actor="test", force=True).unassigned[0].id == reservation.id
+    assert booking.get(reservation.id).tables == ()
     assert booking.modify(reservation.id, local_time=time(20)).tables == ()
     assert_tables_follow_reservations(database)
 

@@ -21,7 +21,7 @@ from frontdesk.core.errors import (
     WouldStrandBookings,
 )
 from frontdesk.core.model import Guest
-from frontdesk.core.tables import DiningTable, TableAdmin
+from frontdesk.core.tables import DiningTable, TableAdmin, TableCombination
 from tests.support.databases import TestDatabase
 from tests.support.dates import next_weekday
 
@@ -51,9 +51,10 @@ def test_adding_a_table_and_a_combination_is_logged_with_the_actor(
     tables: TableAdmin, restaurant: UUID, database: TestDatabase
 ) -> None:
     made = tables.add_table(restaurant, DiningTable(" T1 ", 1, 4, area="Patio"), actor="maria@bistro")
-    assert made == DiningTable("T1", 1, 4, "Patio", True, True)
+    assert made.item == DiningTable("T1", 1, 4, "Patio", True, True) and made.unassigned == ()
     tables.add_table(restaurant, DiningTable("T2", 2, 4), actor="maria@bistro")
-    combo = tables.combine(restaurant, "T1+T2", ["T1", "T2"], actor="maria@bistro")
+    combo = tables.combine(restaurant, "T1+T2", ["T1", "T2"], actor="maria@bistro").item
+    assert isinstance(combo, TableCombination)
     assert combo.tables == ("T1", "T2") and (combo.min_seats, combo.max_seats) == (1, 8) and combo.usable
     plan = tables.floor_plan(restaurant)
     assert [t.name for t in plan.tables] == ["T1", "T2"] and [c.name for c in plan.combinations] == ["T1+T2"]
@@ -74,7 +75,8 @@ def test_removing_a_table_with_a_future_booking_is_refused_listing_it_unless_for
     assert snapshot(database) == before  # nothing half-written
     change = tables.remove_table(restaurant, "T2", actor="owner", force=True)
     assert not change.item.active and [r.id for r in change.affected] == [made.id]  # type: ignore[union-attr]
-    assert booking.get(made.id).tables == ("T2",)  # the booking keeps its table; staff move it
+    # No other table: the booking stands, without a table, and is listed for staff to seat by hand.
+    assert [r.id for r in change.unassigned] == [made.id] and booking.get(made.id).tables == ()
     assert database.rows("SELECT kind, actor, payload->'forced' FROM event_log WHERE kind LIKE 'table.%%'"
                          " ORDER BY id") == [("table.added", "test", None), ("table.removed", "owner", True)]
     # And it comes back.
@@ -119,10 +121,42 @@ def test_uncombining_with_a_booking_seated_through_it_is_refused_unless_forced(
         tables.uncombine(restaurant, "AB", actor="test")
     assert [r.id for r in refused.value.affected] == [made.id]
     change = tables.uncombine(restaurant, "AB", actor="owner", force=True)
-    assert [r.id for r in change.affected] == [made.id]
+    assert [r.id for r in change.affected] == [made.id] == [r.id for r in change.unassigned]
     assert tables.floor_plan(restaurant).combinations == ()
-    assert booking.get(made.id).tables == ("A", "B")  # still occupies both tables
+    assert booking.get(made.id).tables == ()  # neither table seats four alone
     assert database.scalar("SELECT count(*) FROM event_log WHERE kind = 'combination.removed'") == 1
+
+
+def test_a_forced_removal_moves_the_booking_to_another_free_table_that_fits(
+    tables: TableAdmin, restaurant: UUID, booking: BookingService
+) -> None:
+    tables.add_table(restaurant, DiningTable("T2", 1, 2), actor="test")
+    made = booking.commit_slot(restaurant, SlotRequest(2, local_date=next_weekday(3), local_time=time(19)),
+                               Guest("Ana", "+12125550101"))
+    tables.add_table(restaurant, DiningTable("T4", 1, 4), actor="test")
+    change = tables.remove_table(restaurant, "T2", actor="test", force=True)
+    assert [r.id for r in change.affected] == [made.id] and change.unassigned == ()
+    assert booking.get(made.id).tables == ("T4",)
+
+
+def test_bookings_made_before_the_restaurant_had_tables_get_one_when_tables_are_added(
+    tables: TableAdmin, restaurant: UUID, booking: BookingService
+) -> None:
+    day = next_weekday(4)
+    made = [booking.commit_slot(restaurant, SlotRequest(2, local_date=day, local_time=time(19, 15 * n)),
+                                Guest(f"G{n}", f"+1212555010{n}")) for n in range(3)]
+    assert all(r.tables == () for r in made)
+    first = tables.add_table(restaurant, DiningTable("T2", 1, 2), actor="test")
+    # In start order: the 19:00 booking gets T2; the others overlap it and are listed.
+    assert booking.get(made[0].id).tables == ("T2",)
+    assert [r.id for r in first.unassigned] == [made[1].id, made[2].id]
+    second = tables.add_table(restaurant, DiningTable("T4", 1, 4), actor="test")
+    assert [r.id for r in second.unassigned] == [made[2].id]
+    assert booking.get(made[1].id).tables == ("T4",)
+    # A new booking only gets what the earlier ones left.
+    with pytest.raises(SlotUnavailable):
+        booking.commit_slot(restaurant, SlotRequest(2, local_date=day, local_time=time(19, 45)),
+                            Guest("Late", "+12125550199"))
 
 
 def test_tables_of_another_restaurant_cannot_be_combined(

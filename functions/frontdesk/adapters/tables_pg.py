@@ -32,6 +32,12 @@ def _combination(doc: dict[str, Any]) -> TableCombination:
                             max_seats=doc["max_seats"], agent_bookable=doc["agent_bookable"], usable=doc["usable"])
 
 
+def _change(doc: dict[str, Any]) -> TableChange:
+    item = _table(doc["table"]) if "table" in doc else _combination(doc["combination"])
+    return TableChange(item, tuple(_reservation(r) for r in doc["affected"]),
+                       tuple(_reservation(r) for r in doc["unassigned"]))
+
+
 class PostgresTableStore:
     def __init__(self, conninfo: Conninfo | Database, *, max_size: int = 2) -> None:
         self._db = conninfo if isinstance(conninfo, Database) else Database(
@@ -65,8 +71,8 @@ class PostgresTableStore:
         return FloorPlan(tuple(_table(t) for t in doc["tables"]),
                          tuple(_combination(c) for c in doc["combinations"]))
 
-    def add_table(self, restaurant_id: UUID, table: DiningTable, *, actor: str) -> DiningTable:
-        return _table(self._one(
+    def add_table(self, restaurant_id: UUID, table: DiningTable, *, actor: str) -> TableChange:
+        return _change(self._one(
             "SELECT add_dining_table_v1(%s, %s, %s, %s, %s, %s, %s)",
             [restaurant_id, table.name, table.area, table.min_seats, table.max_seats, table.agent_bookable, actor]))
 
@@ -77,19 +83,19 @@ class PostgresTableStore:
         doc = self._one(
             "SELECT update_dining_table_v1(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             [restaurant_id, name, new_name, area, min_seats, max_seats, agent_bookable, active, actor, force])
-        return TableChange(_table(doc["table"]), tuple(_reservation(r) for r in doc["affected"]))
+        return _change(doc)
 
     def add_combination(self, restaurant_id: UUID, combination: TableCombination, *, min_given: bool,
-                        max_given: bool, actor: str) -> TableCombination:
-        return _combination(self._one(
+                        max_given: bool, actor: str) -> TableChange:
+        return _change(self._one(
             "SELECT add_table_combination_v1(%s, %s, %s, %s, %s, %s, %s)",
             [restaurant_id, combination.name, list(combination.tables),
              combination.min_seats if min_given else None, combination.max_seats if max_given else None,
              combination.agent_bookable, actor]))
 
     def remove_combination(self, restaurant_id: UUID, name: str, *, actor: str, force: bool) -> TableChange:
-        doc = self._one("SELECT remove_table_combination_v1(%s, %s, %s, %s)", [restaurant_id, name, actor, force])
-        return TableChange(_combination(doc["combination"]), tuple(_reservation(r) for r in doc["affected"]))
+        return _change(self._one("SELECT remove_table_combination_v1(%s, %s, %s, %s)",
+                                 [restaurant_id, name, actor, force]))
 
 
 __all__ = ["PostgresTableStore", "tables_error"]

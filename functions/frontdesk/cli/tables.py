@@ -6,7 +6,7 @@ also gets the smallest free table or combination that fits.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -21,9 +21,7 @@ from frontdesk.cli._support import (
     emit,
     say,
 )
-
-if TYPE_CHECKING:
-    from frontdesk.core.tables import TableAdmin, TableChange
+from frontdesk.core.tables import DiningTable, TableAdmin, TableChange, TableCombination
 
 app = typer.Typer(
     help="Tables and combinations: list, add, update, remove, combine, uncombine. "
@@ -55,21 +53,29 @@ COMBINATION_COLUMNS = [Column("name", "Combination"), Column("tables", "Tables")
 
 def _admin(ctx: typer.Context) -> TableAdmin:
     from frontdesk.adapters.tables_pg import PostgresTableStore
-    from frontdesk.core.tables import TableAdmin
 
     store = PostgresTableStore(database_url(ctx), max_size=1)
     ctx.find_root().call_on_close(store.close)
     return TableAdmin(store)
 
 
-def _changed(change: TableChange, as_json: bool, verb: str) -> None:
+BOOKING_COLUMNS = [Column("id", "Reservation"), Column("start", "Starts (UTC)"),
+                   Column("party_size", "Party", "right"), Column("guest_name", "Guest"),
+                   Column("guest_phone", "Phone")]
+
+
+def _changed(change: TableChange, as_json: bool, done: str) -> None:
     if as_json:
-        emit({"item": change.item, "affected": [r.id for r in change.affected]}, as_json=True)
+        emit({"item": change.item, "moved": [r.id for r in change.affected],
+              "unassigned": [r.id for r in change.unassigned]}, as_json=True)
         return
-    say(f"{verb} {change.item.name}.")
-    if change.affected:
-        say(f"{len(change.affected)} booking(s) keep it as it was; move them if needed: "
-            + ", ".join(str(r.id) for r in change.affected))
+    say(done)
+    moved = {r.id for r in change.affected} - {r.id for r in change.unassigned}
+    if moved:
+        say(f"{len(moved)} booking(s) moved to another table.")
+    if change.unassigned:
+        say(f"{len(change.unassigned)} future booking(s) have no table; seat them by hand:")
+        emit(list(change.unassigned), columns=BOOKING_COLUMNS)
 
 
 @app.command("list")
@@ -100,14 +106,10 @@ def add_table(
     """Add a table.
 
     For example [bold]frontdesk tables add demo-bistro T1 --min 2 --max 4 --area patio[/bold]."""
-    from frontdesk.core.tables import DiningTable
-
-    table = _admin(ctx).add_table(restaurant, DiningTable(name, min_seats, max_seats, area, agent_bookable),
-                                  actor=actor(ctx))
-    if as_json:
-        emit(table, as_json=True)
-    else:
-        say(f"Added table {table.name} ({table.min_seats}–{table.max_seats} seats).")
+    change = _admin(ctx).add_table(restaurant, DiningTable(name, min_seats, max_seats, area, agent_bookable),
+                                   actor=actor(ctx))
+    item = change.item
+    _changed(change, as_json, f"Added table {item.name} ({item.min_seats}–{item.max_seats} seats).")
 
 
 @app.command("update")
@@ -132,7 +134,7 @@ def update_table(
     change = _admin(ctx).update_table(
         restaurant, name, new_name=new_name, area=area, min_seats=min_seats, max_seats=max_seats,
         agent_bookable=agent_bookable, active=active, actor=actor(ctx), force=force)
-    _changed(change, as_json, "Updated table")
+    _changed(change, as_json, f"Updated table {change.item.name}.")
 
 
 @app.command("remove")
@@ -141,7 +143,8 @@ def remove_table(ctx: typer.Context, restaurant: RestaurantArg, name: TableName,
     """Take a table out of service; future bookings seated at it need --force.
 
     The table is kept for the record; [bold]update RESTAURANT NAME --active[/bold] brings it back."""
-    _changed(_admin(ctx).remove_table(restaurant, name, actor=actor(ctx), force=force), as_json, "Removed table")
+    change = _admin(ctx).remove_table(restaurant, name, actor=actor(ctx), force=force)
+    _changed(change, as_json, f"Removed table {change.item.name}.")
 
 
 @app.command("combine")
@@ -164,18 +167,18 @@ def combine(
     members = [t.strip() for t in tables.split(",")]
     if any(not t for t in members):
         raise CommandError(f"--tables takes names separated by commas, like T1,T2 (got {tables!r})")
-    combination = _admin(ctx).combine(restaurant, name, members, actor=actor(ctx), min_seats=min_seats,
-                                      max_seats=max_seats, agent_bookable=agent_bookable)
-    if as_json:
-        emit(combination, as_json=True)
-    else:
-        say(f"Combined {', '.join(combination.tables)} as {combination.name} "
-            f"({combination.min_seats}–{combination.max_seats} seats).")
+    change = _admin(ctx).combine(restaurant, name, members, actor=actor(ctx), min_seats=min_seats,
+                                 max_seats=max_seats, agent_bookable=agent_bookable)
+    item = change.item
+    assert isinstance(item, TableCombination)
+    _changed(change, as_json, f"Combined {', '.join(item.tables)} as {item.name} "
+                              f"({item.min_seats}–{item.max_seats} seats).")
 
 
 @app.command("uncombine")
 def uncombine(ctx: typer.Context, restaurant: RestaurantArg, name: CombinationName, force: ForceOption = False,
               as_json: JsonOption = False) -> None:
     """Remove a combination (its tables stay); future bookings seated through it need --force."""
-    _changed(_admin(ctx).uncombine(restaurant, name, actor=actor(ctx), force=force), as_json, "Removed combination")
+    change = _admin(ctx).uncombine(restaurant, name, actor=actor(ctx), force=force)
+    _changed(change, as_json, f"Removed combination {change.item.name}.")
 

@@ -47,11 +47,15 @@ class TableCombination:
 
 @dataclass(frozen=True)
 class TableChange:
-    """What a change did: the table or combination as it is now, and the live bookings it left where they
-    were (only ever non-empty when forced)."""
+    """What a change did. ``item``: the table or combination as it is now. ``affected``: the future bookings
+    it would have stranded (only ever non-empty when forced); they were moved to another free table where one
+    fits. ``unassigned``: future bookings that now have no table at all — staff seat them by hand. After every
+    change the engine first tries to give a table to each booking without one, in start order (bookings made
+    before the restaurant had tables included)."""
 
     item: DiningTable | TableCombination
     affected: tuple[Reservation, ...] = ()
+    unassigned: tuple[Reservation, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,7 @@ class TableStore(Protocol):
 
     def floor_plan(self, restaurant_id: UUID) -> FloorPlan: ...
 
-    def add_table(self, restaurant_id: UUID, table: DiningTable, *, actor: str) -> DiningTable: ...
+    def add_table(self, restaurant_id: UUID, table: DiningTable, *, actor: str) -> TableChange: ...
 
     def update_table(
         self, restaurant_id: UUID, name: str, *, new_name: str | None, area: str | None, min_seats: int | None,
@@ -76,7 +80,7 @@ class TableStore(Protocol):
     ) -> TableChange: ...
 
     def add_combination(self, restaurant_id: UUID, combination: TableCombination, *, min_given: bool,
-                        max_given: bool, actor: str) -> TableCombination: ...
+                        max_given: bool, actor: str) -> TableChange: ...
 
     def remove_combination(self, restaurant_id: UUID, name: str, *, actor: str, force: bool) -> TableChange: ...
 
@@ -121,7 +125,7 @@ class TableAdmin:
     def floor_plan(self, restaurant_key: str | UUID) -> FloorPlan:
         return self.store.floor_plan(self.store.restaurant_id(restaurant_key))
 
-    def add_table(self, restaurant_key: str | UUID, table: DiningTable, *, actor: str) -> DiningTable:
+    def add_table(self, restaurant_key: str | UUID, table: DiningTable, *, actor: str) -> TableChange:
         name = validate_name(table.name)
         min_seats, max_seats = validate_seats(table.min_seats, table.max_seats)
         area = validate_area(table.area)
@@ -166,7 +170,8 @@ class TableAdmin:
 
     def remove_table(self, restaurant_key: str | UUID, name: str, *, actor: str, force: bool = False) -> TableChange:
         """Take a table out of service. It is kept (inactive) so past bookings still say where they sat, and
-        can come back with ``update_table(active=True)``."""
+        can come back with ``update_table(active=True)``. Future bookings at it refuse this unless ``force``;
+        forced, they move to another free table that fits, or are returned as unassigned."""
         return self.update_table(restaurant_key, name, actor=actor, active=False, force=force)
 
     def combine(
@@ -179,7 +184,7 @@ class TableAdmin:
         min_seats: int | None = None,
         max_seats: int | None = None,
         agent_bookable: bool = True,
-    ) -> TableCombination:
+    ) -> TableChange:
         """Seat two or more active tables together as one option, with its own seat range (by default 1 up
         to the tables' seats added up)."""
         name = validate_name(name, "combination")
@@ -200,7 +205,7 @@ class TableAdmin:
 
     def uncombine(self, restaurant_key: str | UUID, name: str, *, actor: str, force: bool = False) -> TableChange:
         """Remove a combination. Future bookings seated through it refuse the change unless ``force`` (then
-        they keep their tables)."""
+        they are re-seated as after a table removal)."""
         return self.store.remove_combination(
             self.store.restaurant_id(restaurant_key), validate_name(name, "combination"),
             actor=validate_actor(actor), force=bool(force))
