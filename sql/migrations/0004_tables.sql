@@ -97,7 +97,7 @@ LANGUAGE sql STABLE AS $$
                0 AS kind, t.name, coalesce(t.id = p_prefer_table AND p_prefer_combination IS NULL, false) AS preferred
           FROM dining_tables t
          WHERE t.restaurant_id = p_restaurant AND t.active AND p_party BETWEEN t.min_seats AND t.max_seats
-           AND (p_channel <> 'phone_agent' OR t.agent_bookable)
+           AND (p_channel IS DISTINCT FROM 'phone_agent' OR t.agent_bookable)
            AND NOT EXISTS (SELECT 1 FROM busy b WHERE b.table_id = t.id)
         UNION ALL
         SELECT array_agg(m.table_id ORDER BY m.table_id), c.id, c.max_seats - p_party, 1, c.name,
@@ -107,7 +107,7 @@ LANGUAGE sql STABLE AS $$
           JOIN dining_tables t ON t.id = m.table_id
           LEFT JOIN busy b ON b.table_id = m.table_id
          WHERE c.restaurant_id = p_restaurant AND p_party BETWEEN c.min_seats AND c.max_seats
-           AND (p_channel <> 'phone_agent' OR c.agent_bookable)
+           AND (p_channel IS DISTINCT FROM 'phone_agent' OR c.agent_bookable)
          GROUP BY c.id
         HAVING bool_and(t.active) AND count(b.table_id) = 0)
     SELECT o.table_ids, o.combination_id FROM options o
