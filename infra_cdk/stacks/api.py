@@ -46,6 +46,9 @@ class Route:
     group: str
     #: IAM (SigV4) authorization; public routes are authenticated by the app (Twilio signatures) or public.
     iam: bool
+    #: The voice bridge may invoke it. Staff-only routes (the floor's status changes, guest edits) are not
+    #: granted to the phone agent.
+    bridge: bool = True
 
     @property
     def arn_path(self) -> str:
@@ -63,11 +66,15 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/v1/reservations/{id}", "reservations", iam=True),
     Route("POST", "/api/v1/reservations/{id}/cancel", "reservations", iam=True),
     Route("PATCH", "/api/v1/reservations/{id}", "reservations", iam=True),
+    Route("POST", "/api/v1/reservations/{id}/status", "reservations", iam=True, bridge=False),
+    Route("GET", "/api/v1/restaurants/{slug}/guests/{phone}", "reservations", iam=True),
+    Route("PATCH", "/api/v1/restaurants/{slug}/guests/{phone}", "reservations", iam=True, bridge=False),
     Route("POST", "/twilio/voice", "twilio", iam=False),
     Route("POST", "/twilio/after-stream", "twilio", iam=False),
     Route("POST", "/twilio/status", "twilio", iam=False),
 )
 BOOKING_ROUTES = tuple(r for r in ROUTES if r.iam)
+BRIDGE_ROUTES = tuple(r for r in BOOKING_ROUTES if r.bridge)
 
 
 @dataclass(frozen=True)
@@ -255,7 +262,7 @@ class BookingApi(Construct):
                 acknowledge(created, "AwsSolutions-APIG4", PUBLIC_ROUTE_REASONS[group])
 
     def reference(self) -> BookingApiRef:
-        return BookingApiRef(url=self.url, id_export_name=self.id_export_name, routes=BOOKING_ROUTES)
+        return BookingApiRef(url=self.url, id_export_name=self.id_export_name, routes=BRIDGE_ROUTES)
 
 
 class MigrationsRunner(Construct):

@@ -25,7 +25,11 @@ def default_routers() -> list[APIRouter]:
     """Every route the API serves (what ``frontdesk serve`` runs)."""
     from frontdesk.api import availability, health, reservations, twilio
 
-    return [health.router, availability.router, reservations.router, twilio.router]
+    routers = [health.router, availability.router, reservations.router, twilio.router]
+    from frontdesk.api import guests, reservation_status
+
+    routers += [reservation_status.router, guests.router]
+    return routers
 
 
 def create_app(

@@ -15,6 +15,7 @@ from frontdesk.core.model import (
     Hold,
     Load,
     Reservation,
+    ReservationStatus,
     Restaurant,
     SlotEvaluation,
     SpecialDay,
@@ -95,6 +96,11 @@ class BookingStore(Protocol):
     ) -> set[datetime]:
         """Which of these starts would find a free table for the party (all of them when the restaurant
         has no tables), in one read."""
+        ...
+
+    def set_status(self, reservation_id: UUID, status: ReservationStatus, *, actor: str) -> Reservation:
+        """Seat, complete or mark a no-show under the reservation's row lock; the same status again is a
+        replay. Transitions the floor does not allow raise InvalidStateTransition."""
         ...
 
 
