@@ -175,16 +175,34 @@ END $$;
 -- UPDATE reservations SET status included): leaving confirmed/seated frees the tables, seated keeps them.
 CREATE FUNCTION fd_sync_reservation_tables() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    v_pick record;
 BEGIN
-    UPDATE reservation_tables
-       SET live = NEW.status IN ('confirmed', 'seated'), during = NEW.during
-     WHERE reservation_id = NEW.id
-       AND (live IS DISTINCT FROM (NEW.status IN ('confirmed', 'seated')) OR during IS DISTINCT FROM NEW.during);
+    BEGIN
+        UPDATE reservation_tables
+           SET live = NEW.status IN ('confirmed', 'seated'), during = NEW.during
+         WHERE reservation_id = NEW.id
+           AND (live IS DISTINCT FROM (NEW.status IN ('confirmed', 'seated')) OR during IS DISTINCT FROM NEW.during);
+    EXCEPTION
+        WHEN exclusion_violation THEN
+            -- Only reachable by bringing a finished booking back (no_show -> seated) after its table was given
+            -- away. The guest is there: the floor is never refused; another free table, or none (diagnostics
+            -- 4b lists it for staff).
+            DELETE FROM reservation_tables WHERE reservation_id = NEW.id;
+            SELECT * INTO v_pick FROM fd_pick_tables_v1(NEW.restaurant_id, NEW.during, NEW.party_size, 'staff',
+                                                        NEW.id, NULL, NULL);
+            IF v_pick.table_ids IS NOT NULL THEN
+                BEGIN
+                    INSERT INTO reservation_tables (reservation_id, table_id, restaurant_id, combination_id, during,
+                                                    live)
+                    SELECT NEW.id, t, NEW.restaurant_id, v_pick.combination_id, NEW.during, true
+                      FROM unnest(v_pick.table_ids) AS t;
+                EXCEPTION
+                    WHEN exclusion_violation THEN NULL;  -- taken this instant: no table, as above
+                END;
+            END IF;
+    END;
     RETURN NULL;
-EXCEPTION
-    WHEN exclusion_violation THEN
-        -- Only reachable by bringing a finished booking back to life after its table was given away.
-        RAISE EXCEPTION 'its table is taken by another booking at that time' USING ERRCODE = 'FD012';
 END $$;
 
 CREATE TRIGGER reservations_sync_tables

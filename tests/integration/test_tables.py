@@ -15,7 +15,7 @@ import pytest
 from frontdesk.adapters.tables_pg import PostgresTableStore
 from frontdesk.core.booking import BookingService, SlotRequest
 from frontdesk.core.errors import SlotUnavailable
-from frontdesk.core.model import Channel, Guest, Reservation
+from frontdesk.core.model import Channel, Guest, Reservation, ReservationStatus
 from frontdesk.core.tables import DiningTable, TableAdmin
 from tests.support.databases import TestDatabase
 from tests.support.dates import next_weekday
@@ -257,18 +257,23 @@ def test_a_no_show_frees_the_table(booking: BookingService, tables: TableAdmin, 
     assert book(booking, roomy, day, time(19), 2, 2).tables == ("T2",)
 
 
-def test_reviving_a_finished_booking_whose_table_was_given_away_is_refused_as_full(
+def test_a_no_show_who_turns_up_after_all_is_seated_at_another_free_table_or_none_never_refused(
     booking: BookingService, tables: TableAdmin, roomy: UUID, database: TestDatabase
 ) -> None:
     add(tables, roomy, "T2", 1, 2)
+    add(tables, roomy, "T4", 3, 4)
     day = next_weekday(6)
-    first = book(booking, roomy, day, time(19), 2, 1)
-    with psycopg.connect(database.app_url, autocommit=True) as conn:
-        conn.execute("UPDATE reservations SET status = 'no_show' WHERE id = %s", [first.id])
-        book(booking, roomy, day, time(19), 2, 2)
-        with pytest.raises(psycopg.Error) as caught:
-            conn.execute("UPDATE reservations SET status = 'seated' WHERE id = %s", [first.id])
-    assert caught.value.sqlstate == "FD012"
+    late = book(booking, roomy, day, time(19), 2, 1)
+    booking.store.set_status(late.id, ReservationStatus.NO_SHOW, actor="floor")
+    assert book(booking, roomy, day, time(19), 2, 2).tables == ("T2",)  # its table was given away
+    seated = booking.store.set_status(late.id, ReservationStatus.SEATED, actor="floor")
+    assert seated.status is ReservationStatus.SEATED and seated.tables == ()  # nothing else fits two
+    assert_tables_follow_reservations(database)
+    other = book(booking, roomy, day, time(17), 2, 3)
+    booking.store.set_status(other.id, ReservationStatus.NO_SHOW, actor="floor")
+    book(booking, roomy, day, time(17), 2, 4)
+    database.rows("UPDATE dining_tables SET min_seats = 1 WHERE name = 'T4' RETURNING id")
+    assert booking.store.set_status(other.id, ReservationStatus.SEATED, actor="floor").tables == ("T4",)
     assert_tables_follow_reservations(database)
 
 
