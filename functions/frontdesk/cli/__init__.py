@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from frontdesk.cli import db, guests, reservations, servers, sms
+from frontdesk.cli import db, guests, reservations, servers, sms, tables
 from frontdesk.cli._support import CliState, Column, CommandError, console, emit
 
 app = typer.Typer(
@@ -54,6 +54,7 @@ app.command()(servers.dev)
 # -- running a restaurant --
 app.add_typer(reservations.app, name="reservations")
 app.add_typer(guests.app, name="guests")
+app.add_typer(tables.app, name="tables")
 app.add_typer(sms.app, name="sms")
 
 
