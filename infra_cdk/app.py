@@ -6,8 +6,8 @@ Stacks, in deploy order (each only references the ones before it):
     FrontDesk-<stage>-Data           PostgreSQL 17 + RDS Proxy, Valkey, secrets
     FrontDesk-<stage>-Api            HTTP API, Lambdas, migrations custom resource
     FrontDesk-<stage>-Bridge         ECS/Fargate bridge, listener, scaling
-    FrontDesk-<stage>-Observability  alarms -> SNS, dashboard
     FrontDesk-<stage>-Notifications  guest SMS: queue + DLQ, notifier and minute-sweep Lambdas
+    FrontDesk-<stage>-Observability  alarms -> SNS, dashboard
 """
 
 from __future__ import annotations
@@ -78,11 +78,18 @@ def build(app: App) -> FrontDeskStacks:
         bridge_public_url=network.bridge_public_url, cache=data.cache, secrets=data.secrets,
         **name("Bridge"), description="Front Desk: realtime voice bridge on Fargate",
     )
+    notifications = NotificationsStack(
+        app, config.stack_id("Notifications"), config=config, vpc=network.vpc,
+        function_security_group=network.security_groups.api_functions, database=data.database,
+        secrets=data.secrets, bundle_hash=api.bundle_hash, after=[api.migrations.resource],
+        **name("Notifications"), description="Front Desk: guest SMS queue, notifier and sweep Lambdas",
+    )
+    allow_publishing(api.functions["reservations"], config)
     observability = ObservabilityStack(
         app, config.stack_id("Observability"), config=config,
         watched=MonitoredResources(
             http_api=api.api.http_api,
-            functions=api.functions,
+            functions={**api.functions, **notifications.functions},
             database=data.database.instance,
             proxy=data.database.proxy,
             redis_node_ids=tuple(data.cache.node_ids),
@@ -92,13 +99,6 @@ def build(app: App) -> FrontDeskStacks:
         ),
         **name("Observability"), description="Front Desk: alarms to SNS and the operations dashboard",
     )
-    notifications = NotificationsStack(
-        app, config.stack_id("Notifications"), config=config, vpc=network.vpc,
-        function_security_group=network.security_groups.api_functions, database=data.database,
-        secrets=data.secrets, bundle_hash=api.bundle_hash, after=[api.migrations.resource],
-        **name("Notifications"), description="Front Desk: guest SMS queue, notifier and sweep Lambdas",
-    )
-    allow_publishing(api.functions["reservations"], config)
     stacks = FrontDeskStacks(config, network, data, api, bridge, observability, notifications)
     for stack in stacks.all():
         for key, value in (("project", "frontdesk"), ("stage", config.stage)):

@@ -149,3 +149,13 @@ def test_a_dead_lettered_message_raises_an_alarm(stage: Synthesized) -> None:
     props = properties(alarm)
     assert props["MetricName"] == "ApproximateNumberOfMessagesVisible" and dlq_id in text(props["Dimensions"])
     assert props["Threshold"] == 1
+
+
+def test_the_notifier_and_the_sweep_are_watched_like_the_api_functions(stage: Synthesized) -> None:
+    alarms = {properties(a)["AlarmName"]: properties(a)
+              for a in stage.resources("observability", "AWS::CloudWatch::Alarm").values()
+              if "AlarmName" in properties(a)}
+    for group in ("notifier", "sweeper"):
+        for suffix, metric in (("errors", "Errors"), ("throttles", "Throttles")):
+            (alarm,) = [a for name, a in alarms.items() if name.endswith(f"lambda-{group}-{suffix}")]
+            assert alarm["MetricName"] == metric and alarm["AlarmActions"]
