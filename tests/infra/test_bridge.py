@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from infra_cdk.config import BRIDGE_DRAIN_SECONDS, BRIDGE_PORT, METRICS_NAMESPACE
-from infra_cdk.stacks.api import ROUTES
+from infra_cdk.stacks.api import ADMIN_GROUPS, ROUTES
 from tests.infra.support import as_list, only, properties, statements, text
 from tests.infra.synth import PROD_CONTEXT, Synthesized
 
@@ -144,10 +144,18 @@ def test_task_role_may_only_invoke_the_booking_routes_with_sigv4(stage: Synthesi
     (statement,) = found
     assert as_list(statement["Action"]) == ["execute-api:Invoke"]
     resources = [text(r) for r in as_list(statement["Resource"])]
-    expected = {f"/$default/{r.method}{r.arn_path}" for r in ROUTES if r.iam}
+    expected = {f"/$default/{r.method}{r.arn_path}" for r in ROUTES if r.iam and r.group not in ADMIN_GROUPS}
     assert {r.rsplit('"', 2)[-2] for r in resources} == expected
     assert all(f"frontdesk-{stage.stacks.config.stage}-http-api-id" in r for r in resources)
     assert not any("/twilio/" in r or "health" in r for r in resources)
+
+
+def test_the_bridge_may_not_call_the_configuration_routes(stage: Synthesized) -> None:
+    (statement,) = statements(stage.template("bridge"), _role(stage, "TaskRoleArn"))
+    granted = {text(r).rsplit('"', 2)[-2] for r in as_list(statement["Resource"])}
+    config_routes = {f"/$default/{r.method}{r.arn_path}" for r in ROUTES if r.group == "config"}
+    assert config_routes and not granted & config_routes
+    assert "/$default/PATCH/api/v1/restaurants/*" not in granted and "/$default/GET/api/v1/restaurants/*" in granted
 
 
 def test_execution_role_reads_only_the_four_bridge_secrets(stage: Synthesized) -> None:

@@ -23,9 +23,9 @@ OPENAPI_URL = "/api/v1/openapi.json"
 
 def default_routers() -> list[APIRouter]:
     """Every route the API serves (what ``frontdesk serve`` runs)."""
-    from frontdesk.api import availability, health, reservations, twilio
+    from frontdesk.api import availability, health, reservations, restaurant_admin, twilio
 
-    return [health.router, availability.router, reservations.router, twilio.router]
+    return [health.router, availability.router, reservations.router, twilio.router, restaurant_admin.router]
 
 
 def create_app(
