@@ -218,6 +218,8 @@ def run_dev(api_port: int = 8000, with_bridge: bool = True) -> int:
         if embedded_pg:
             serve_url = database_url.replace("postgresql://postgres@", "postgresql://app_user@", 1)
         print(f"database ready ({len(applied)} migrations applied now); Demo Bistro seeded")
+        print(f"run the restaurant from another terminal: DATABASE_URL='{database_url}' "
+              ".venv/bin/frontdesk restaurants show demo-bistro")
 
         env = {**os.environ, "DATABASE_URL": serve_url, "REDIS_URL": redis_url, "STAGE": "dev",
                "BOOKING_API_URL": f"http://127.0.0.1:{api_port}"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from datetime import timedelta
-from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -63,45 +63,68 @@ def migration_conninfo(settings: Settings) -> tuple[str, dict[str, str]]:
 
 
 class Services:
-    """Lazily built adapters, reused across requests and Lambda invocations."""
+    """Lazily built adapters, reused across requests and Lambda invocations. Each is built once, on first
+    use; ``close`` releases what was built (the CLI and tests build many; a Lambda never closes)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._lock = threading.Lock()
-        self._booking: BookingService | None = None
+        self._lock = threading.RLock()  # re-entrant: building the booking service builds the store
+        self._built: dict[str, Any] = {}
+
+    def _once(self, name: str, build: Callable[[], Any]) -> Any:
+        with self._lock:
+            if name not in self._built:
+                self._built[name] = build()
+            return self._built[name]
 
     @property
-    def booking(self) -> BookingService:
-        with self._lock:
-            if self._booking is None:
-                self._booking = BookingService(
-                    self.store, self.holds, hold_ttl=timedelta(seconds=self.settings.hold_ttl_seconds))
-            return self._booking
+    def database(self) -> Any:
+        """The one PostgreSQL pool every store shares (``frontdesk.adapters.pg.Database``)."""
+
+        def build() -> Any:
+            from frontdesk.adapters.pg import Database
+            from frontdesk.adapters.postgres import domain_error
+
+            settings = self.settings
+            return Database(lambda refresh: database_conninfo(settings, refresh), on_error=domain_error,
+                            max_size=settings.database_pool_max)
+
+        return self._once("database", build)
 
     @property
     def store(self) -> Any:
-        return self._store()
+        def build() -> Any:
+            from frontdesk.adapters.postgres import PostgresBookingStore
+
+            return PostgresBookingStore(self.database)
+
+        return self._once("store", build)
 
     @property
     def holds(self) -> Any:
-        return self._holds()
+        def build() -> Any:
+            from frontdesk.adapters.redis_holds import RedisHoldStore
 
-    @lru_cache(maxsize=1)  # noqa: B019 - one Services per process; the cache lives as long as it does
-    def _store(self) -> Any:
-        from frontdesk.adapters.postgres import PostgresBookingStore
+            settings = self.settings
+            password = read_secret(settings.redis_auth_secret_arn) if settings.redis_auth_secret_arn else None
+            return RedisHoldStore.from_url(settings.redis_url or "redis://127.0.0.1:6379/0",
+                                           prefix=settings.redis_key_prefix, password=password)
 
-        settings = self.settings
-        return PostgresBookingStore(lambda refresh: database_conninfo(settings, refresh),
-                                    max_size=settings.database_pool_max)
+        return self._once("holds", build)
 
-    @lru_cache(maxsize=1)  # noqa: B019
-    def _holds(self) -> Any:
-        from frontdesk.adapters.redis_holds import RedisHoldStore
+    @property
+    def booking(self) -> BookingService:
+        service: BookingService = self._once("booking", lambda: BookingService(
+            self.store, self.holds, hold_ttl=timedelta(seconds=self.settings.hold_ttl_seconds)))
+        return service
 
-        settings = self.settings
-        password = read_secret(settings.redis_auth_secret_arn) if settings.redis_auth_secret_arn else None
-        return RedisHoldStore.from_url(settings.redis_url or "redis://127.0.0.1:6379/0",
-                                       prefix=settings.redis_key_prefix, password=password)
+    def close(self) -> None:
+        with self._lock:
+            built, self._built = self._built, {}
+        for name in ("holds", "database"):
+            closer = getattr(built.get(name), "close", None)
+            if closer is not None:
+                closer()
 
 
     # -- configuration editing (issue 7) ---------------------------------------------------------------
