@@ -126,26 +126,19 @@ class Services:
             if closer is not None:
                 closer()
 
-
     # -- configuration editing (issue 7) ---------------------------------------------------------------
 
     @property
     def restaurant_admin(self) -> Any:
-        """``core.restaurant_admin.RestaurantAdmin`` on its own small pool, opened on first use and kept
-        empty when idle (staff edit configuration rarely; bookings keep the main pool)."""
-        return self._restaurant_admin()
+        """``core.restaurant_admin.RestaurantAdmin`` over the shared pool."""
 
-    @lru_cache(maxsize=1)  # noqa: B019
-    def _restaurant_admin(self) -> Any:
-        from frontdesk.adapters.pg import Database
-        from frontdesk.adapters.postgres import domain_error
-        from frontdesk.adapters.restaurant_admin_pg import PostgresRestaurantAdminStore
-        from frontdesk.core.restaurant_admin import RestaurantAdmin
+        def build() -> Any:
+            from frontdesk.adapters.restaurant_admin_pg import PostgresRestaurantAdminStore
+            from frontdesk.core.restaurant_admin import RestaurantAdmin
 
-        settings = self.settings
-        database = Database(lambda refresh: database_conninfo(settings, refresh), on_error=domain_error,
-                            max_size=4, min_size=0, name="frontdesk-admin")
-        return RestaurantAdmin(PostgresRestaurantAdminStore(database))
+            return RestaurantAdmin(PostgresRestaurantAdminStore(self.database))
+
+        return self._once("restaurant_admin", build)
 
 
 _services: Services | None = None

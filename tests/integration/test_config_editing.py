@@ -324,7 +324,7 @@ def test_a_cap_change_racing_bookings_never_overbooks_and_reports_exactly_what_l
         barrier = threading.Barrier(13)
 
         def commit(n: int, restaurant: UUID = restaurant, start: datetime = start,
-                   barrier: threading.Barrier = barrier) -> UUID | None:
+                   barrier: threading.Barrier = barrier, attempt: int = attempt) -> UUID | None:
             barrier.wait()
             try:
                 return booking.store.commit(
@@ -362,7 +362,8 @@ def test_a_cap_change_racing_bookings_never_overbooks_and_reports_exactly_what_l
     assert outcomes  # both outcomes are legitimate; what matters is the invariant above on every attempt
 
 
-def test_a_rule_for_the_same_scope_twice_is_refused(admin: RestaurantAdmin, make_restaurant: Callable[..., UUID]) -> None:
+def test_a_rule_for_the_same_scope_twice_is_refused(admin: RestaurantAdmin,
+                                                   make_restaurant: Callable[..., UUID]) -> None:
     restaurant = make_restaurant()
     rule = CapacityRule(None, None, 5, time(18), time(20), 10, 3, 8)
     added = admin.add_capacity_rule(restaurant, rule, actor=OWNER).value

@@ -241,7 +241,8 @@ def _apigw_event(method: str, path: str, body: dict[str, Any] | None, user_arn: 
         "headers": {"content-type": "application/json", "content-length": str(len(raw)),
                     "host": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com", **(headers or {})},
         "requestContext": {
-            "accountId": "123456789012", "apiId": "a1b2c3d4e5", "domainName": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
+            "accountId": "123456789012", "apiId": "a1b2c3d4e5",
+            "domainName": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
             "domainPrefix": "a1b2c3d4e5", "requestId": "Hc9acx8gIAMEbjA=", "routeKey": f"{method} {path}",
             "stage": "$default", "time": "27/Nov/2026:11:00:00 +0000", "timeEpoch": 1795777200000,
             "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.17",
