@@ -32,35 +32,46 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- Live bookings (not yet ended) present in a future bucket whose load is over its caps (covers or parties
--- present), or starting in a bucket whose starting covers are over the cap. Caps come from bucket_state_v1
--- for each booking's own service date, exactly as a commit would judge it.
+-- present), or starting in a bucket whose starting covers are over the cap. Loads come from the bucket_loads
+-- counters and caps from the most specific capacity rule for each booking's own service date, the same rule
+-- bucket_state_v1 applies to a commit (inlined here: called per bucket it made a 10,000-booking restaurant
+-- take minutes).
 CREATE FUNCTION fd_over_capacity_bookings_v1(p_restaurant uuid)
 RETURNS SETOF uuid
 LANGUAGE sql STABLE AS $$
-    WITH live AS (
-        SELECT r.id, r.service_date, r.during
+    WITH present AS MATERIALIZED (
+        SELECT r.id, r.service_date, g.b, g.b = fd_bucket_floor(lower(r.during)) AS starts_here
           FROM reservations r
+         CROSS JOIN LATERAL generate_series(fd_bucket_floor(lower(r.during)),
+                                            fd_bucket_ceil(upper(r.during)) - interval '15 minutes',
+                                            interval '15 minutes') AS g(b)
          WHERE r.restaurant_id = p_restaurant
            AND r.status IN ('confirmed', 'seated')
-           AND upper(r.during) > clock_timestamp()),
-    present AS (
-        SELECT l.id, l.service_date, g.b, g.b = fd_bucket_floor(lower(l.during)) AS starts_here
-          FROM live l
-         CROSS JOIN LATERAL generate_series(fd_bucket_floor(lower(l.during)),
-                                            fd_bucket_ceil(upper(l.during)) - interval '15 minutes',
-                                            interval '15 minutes') AS g(b)
-         WHERE g.b + interval '15 minutes' > clock_timestamp()),
-    judged AS (
-        SELECT k.service_date, k.b, s.*
+           AND upper(r.during) > clock_timestamp()
+           AND g.b + interval '15 minutes' > clock_timestamp()),
+    judged AS MATERIALIZED (
+        SELECT k.service_date, k.b,
+               bl.covers_present > coalesce(c.max_covers_present, 0)
+                   OR bl.parties_present > coalesce(c.max_parties_present, 0) AS over_present,
+               bl.covers_starting > coalesce(c.max_covers_starting, 0) AS over_starting
           FROM (SELECT DISTINCT service_date, b FROM present) k
-         CROSS JOIN LATERAL bucket_state_v1(p_restaurant, k.service_date, k.b, k.b + interval '15 minutes',
-                                            NULL) s)
+          JOIN restaurants rt ON rt.id = p_restaurant
+          JOIN bucket_loads bl ON bl.restaurant_id = p_restaurant AND bl.bucket = k.b
+          LEFT JOIN LATERAL (
+                SELECT cr.max_covers_present, cr.max_parties_present, cr.max_covers_starting
+                  FROM capacity_rules cr
+                 WHERE cr.restaurant_id = p_restaurant
+                   AND (cr.on_date IS NULL OR cr.on_date = k.service_date)
+                   AND (cr.weekday IS NULL OR cr.weekday = extract(isodow FROM k.service_date))
+                   AND (cr.local_from IS NULL
+                        OR fd_time_in_window((k.b AT TIME ZONE rt.timezone)::time, cr.local_from, cr.local_until))
+                 ORDER BY (cr.on_date IS NOT NULL) DESC, (cr.weekday IS NOT NULL) DESC,
+                          (cr.local_from IS NOT NULL) DESC, cr.id DESC
+                 LIMIT 1) c ON true)
     SELECT DISTINCT p.id
       FROM present p
       JOIN judged j ON j.service_date = p.service_date AND j.b = p.b
-     WHERE j.covers_present > j.max_covers_present
-        OR j.parties_present > j.max_parties_present
-        OR (p.starts_here AND j.covers_starting > j.max_covers_starting)
+     WHERE j.over_present OR (p.starts_here AND j.over_starting)
 $$;
 
 -- The bookings among p_after that were not in p_before, as the JSON list FD031 and the results carry.
