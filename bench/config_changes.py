@@ -75,7 +75,7 @@ def main() -> None:
         print(f"{booked} future bookings over {days} days, as app_user; each change and its undo, "
               f"{args.repeat} times (median per statement)")
         with psycopg.connect(url_for(name, "app_user"), autocommit=True) as conn:
-            for label, (statements, count) in cases.items():
+            for label, (statements, _) in cases.items():
                 timings = []
                 for _ in range(args.repeat):
                     for statement in statements.split(";"):
