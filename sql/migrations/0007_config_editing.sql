@@ -270,7 +270,9 @@ BEGIN
         RAISE EXCEPTION 'weekdays are 1 (Monday) to 7 (Sunday)' USING ERRCODE = '22023';
     END IF;
     v_before_hours := fd_weekly_hours_json(p_restaurant);
-    v_before := ARRAY(SELECT fd_uncovered_bookings_v1(p_restaurant, current_date - 1, 'infinity'));
+    -- Every service date that may still have a booking running: local dates trail UTC's by up to a day, and a
+    -- late service runs into the next one. (Only bookings that have not ended count anyway.)
+    v_before := ARRAY(SELECT fd_uncovered_bookings_v1(p_restaurant, current_date - 2, 'infinity'));
     DELETE FROM operating_hours WHERE restaurant_id = p_restaurant AND weekday = ANY (v_days);
     INSERT INTO operating_hours (restaurant_id, weekday, opens, closes)
     SELECT p_restaurant, d.key::smallint, (w.value ->> 0)::time, (w.value ->> 1)::time
@@ -301,7 +303,7 @@ BEGIN
         RAISE EXCEPTION '%', v_clash USING ERRCODE = '22023';
     END IF;
     v_affected := fd_newly_stranded_v1(v_before,
-        ARRAY(SELECT fd_uncovered_bookings_v1(p_restaurant, current_date - 1, 'infinity')));
+        ARRAY(SELECT fd_uncovered_bookings_v1(p_restaurant, current_date - 2, 'infinity')));
     PERFORM fd_refuse_stranding(v_affected, p_force);
     PERFORM fd_log_config_change(p_restaurant, 'hours.changed', p_actor, jsonb_build_object(
         'weekdays', to_jsonb(v_days), 'before', v_before_hours, 'after', fd_weekly_hours_json(p_restaurant),
