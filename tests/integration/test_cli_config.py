@@ -120,6 +120,14 @@ def test_hours_that_strand_bookings_are_refused_and_the_timezone_is_locked_while
     assert "Deposit for 8+" in shown and "11:00-23:00" in shown
 
 
+def test_a_restaurant_created_without_capacity_says_what_to_do_next(database: TestDatabase) -> None:
+    created = ok(cli(database, "restaurants", "create", "bare", "--name", "Bare", "--timezone", "Europe/Paris"))
+    assert "no capacity yet" in created.stdout and "frontdesk capacity add bare --covers" in created.stdout
+    listed = ok(cli(database, "capacity", "list", "bare"))
+    assert "nothing can be booked" in listed.stdout
+    assert ok(cli(database, "restaurants", "list", "--json")).json()[0]["slug"] == "bare"
+
+
 GARBAGE: list[tuple[tuple[str, ...], str]] = [
     (("restaurants", "create", "Bad Slug!", "--name", "X", "--timezone", "UTC"), "slug"),
     (("restaurants", "create", "ok-slug", "--name", "X", "--timezone", "Mars/Olympus"), "time zone"),

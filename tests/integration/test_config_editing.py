@@ -267,6 +267,22 @@ def test_special_hours_on_clock_change_dates_strand_by_wall_clock(
     assert after_gap.id not in {r.id for r in refused.value.affected}
 
 
+def test_a_late_saturday_running_into_the_fall_back_night_strands_by_wall_clock(
+    admin: RestaurantAdmin, booking: BookingService, make_restaurant: Callable[..., UUID]
+) -> None:
+    restaurant = make_restaurant()
+    _, fall = next_dst_changes("America/New_York")  # a Sunday: Saturday's late service runs into it
+    saturday = fall - timedelta(days=1)
+    assert saturday.isoweekday() == 6
+    admin.set_weekly_hours(restaurant, {"sat": [Window(time(18), time(3))]}, actor=OWNER)
+    half_past_midnight = book(booking, restaurant, fall, time(0, 30), n=21)
+    in_the_fold = book(booking, restaurant, fall, time(1, 30), n=22)  # the first 01:30, still daylight time
+    assert half_past_midnight.service_date == saturday == in_the_fold.service_date
+    with pytest.raises(WouldStrandBookings) as refused:
+        admin.set_weekly_hours(restaurant, {"sat": [Window(time(18), time(1))]}, actor=OWNER)
+    assert [r.id for r in refused.value.affected] == [in_the_fold.id]
+
+
 # -- capacity -------------------------------------------------------------------------------------------
 
 def test_lowering_a_cap_below_what_is_booked_is_refused_and_raising_it_is_not(
