@@ -30,6 +30,8 @@ SELECT r0.restaurant_id, b.bucket, b.covers_present, b.max_covers_present, b.par
 
 \echo '== 2b. Load counters that disagree with the bookings they summarise (must be empty)'
 SELECT rt.slug, d.* FROM restaurants rt CROSS JOIN LATERAL bucket_loads_drift_v1(rt.id) d;
+\echo '== 2c. Guest visit / no-show counters that disagree with the bookings (must be empty)'
+SELECT rt.slug, d.* FROM restaurants rt CROSS JOIN LATERAL guest_counters_drift_v1(rt.id) d;
 
 \echo '== 3. Overlapping live bookings for one phone (the exclusion constraint forbids these; must be empty)'
 SELECT a.restaurant_id, a.guest_phone, a.id, b.id, a.during, b.during

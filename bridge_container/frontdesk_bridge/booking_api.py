@@ -99,6 +99,19 @@ class BookingApi:
             raise BookingUnavailable("restaurant details are not a JSON object")
         return body
 
+    async def get_guest(self, restaurant_id: str, phone: str) -> dict[str, Any] | None:
+        """What the restaurant knows about a caller (name, notes, allergies), or None for an unknown number."""
+        try:
+            body = await self._request("GET", f"/api/v1/restaurants/{quote(restaurant_id, safe='')}"
+                                              f"/guests/{quote(phone, safe='')}")
+        except BookingProblem as exc:
+            if exc.status == 404:
+                return None
+            raise
+        if not isinstance(body, dict):
+            raise BookingUnavailable("guest details are not a JSON object")
+        return body
+
     async def check_availability(self, restaurant_id: str, local_date: str, local_time: str, party_size: int,
                                  caller_phone: str | None) -> dict[str, Any]:
         body: dict[str, Any] = {"restaurant_id": restaurant_id, "local_date": local_date,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -71,6 +72,8 @@ _REQUEST_STALE_S = 5.0
 # Websocket close codes we use towards Twilio.
 CLOSE_NORMAL = 1000
 CLOSE_POLICY = 1008
+
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 
 class Phase(StrEnum):
@@ -251,12 +254,17 @@ class CallSession:
         self.phase = Phase.CONNECTING_MODEL
         self._log.info("call started", extra={"restaurant_id": self._facts.restaurant_id,
                                               "stream_sid": start.stream_sid})
+        # The returning-guest lookup runs beside the restaurant fetch, bounded on its own: it can only add
+        # a warmer greeting, so a slow or failed answer is dropped rather than waited for.
+        guest = asyncio.ensure_future(self._returning_guest(self._facts.restaurant_id, self._facts.caller))
         try:
             self._restaurant = await self._deps.booking.get_restaurant(self._facts.restaurant_id)
-            instructions = build_instructions(self._restaurant, self._facts.caller)
+            instructions = build_instructions(self._restaurant, self._facts.caller, guest=await guest)
         except (BookingUnavailable, BookingProblem) as exc:
             self._log.warning("restaurant details unavailable", extra={"error": str(exc)[:200]})
             instructions = fallback_instructions(self._facts.caller)
+        finally:
+            guest.cancel()
         self._tools = ToolExecutor(self._deps.booking, self._facts, self._restaurant, self.call_sid)
         await self._save_record(CallState.ACTIVE, None, None)
         self._config = SessionConfig(instructions=instructions, voice=self._s.realtime_voice,
@@ -270,6 +278,17 @@ class CallSession:
             return
         self.phase = Phase.ACTIVE
         await self._request_response()  # greet first
+
+    async def _returning_guest(self, restaurant_id: str, caller: str) -> dict[str, Any] | None:
+        """The caller's guest record, or None: unknown number, withheld number, error, or too slow."""
+        if not _E164.match(caller or ""):
+            return None
+        try:
+            return await asyncio.wait_for(self._deps.booking.get_guest(restaurant_id, caller),
+                                          timeout=self._s.guest_lookup_timeout_seconds)
+        except Exception as exc:  # whatever went wrong, the call goes on with the normal greeting
+            self._log.info("returning-guest lookup skipped", extra={"error": type(exc).__name__})
+            return None
 
     # -- Twilio → model ---------------------------------------------------------------------------
 

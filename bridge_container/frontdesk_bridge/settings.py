@@ -26,6 +26,8 @@ class BridgeSettings(BaseSettings):
 
     booking_api_url: str = "http://127.0.0.1:8000"
     booking_api_timeout_seconds: float = Field(default=4.0, gt=0)
+    # The returning-guest lookup runs beside the restaurant fetch; past this it is dropped, never waited for.
+    guest_lookup_timeout_seconds: float = Field(default=0.8, gt=0, le=5)
     # When set, requests to the booking API are SigV4-signed for API Gateway IAM auth ("execute-api").
     aws_region: str | None = None
 

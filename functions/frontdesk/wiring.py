@@ -126,6 +126,16 @@ class Services:
             if closer is not None:
                 closer()
 
+    @property
+    def guests(self) -> Any:
+        def build() -> Any:
+            from frontdesk.adapters.guests_pg import PostgresGuestStore
+            from frontdesk.core.guests import GuestBook
+
+            return GuestBook(PostgresGuestStore(self.database), self.store)
+
+        return self._once("guests", build)
+
     # -- configuration editing (issue 7) ---------------------------------------------------------------
 
     @property

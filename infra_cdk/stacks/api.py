@@ -46,6 +46,9 @@ class Route:
     group: str
     #: IAM (SigV4) authorization; public routes are authenticated by the app (Twilio signatures) or public.
     iam: bool
+    #: The voice bridge may invoke it. Staff-only routes (the floor's status changes, guest edits) are not
+    #: granted to the phone agent.
+    bridge: bool = True
 
     @property
     def arn_path(self) -> str:
@@ -63,28 +66,29 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/v1/reservations/{id}", "reservations", iam=True),
     Route("POST", "/api/v1/reservations/{id}/cancel", "reservations", iam=True),
     Route("PATCH", "/api/v1/reservations/{id}", "reservations", iam=True),
+    Route("POST", "/api/v1/reservations/{id}/status", "reservations", iam=True, bridge=False),
+    Route("GET", "/api/v1/restaurants/{slug}/guests/{phone}", "reservations", iam=True),
+    Route("PATCH", "/api/v1/restaurants/{slug}/guests/{phone}", "reservations", iam=True, bridge=False),
     Route("POST", "/twilio/voice", "twilio", iam=False),
     Route("POST", "/twilio/after-stream", "twilio", iam=False),
     Route("POST", "/twilio/status", "twilio", iam=False),
-    # Configuration editing (issue 7): staff and their tools, never the voice bridge (ADMIN_GROUPS).
-    Route("PATCH", "/api/v1/restaurants/{slug}", "config", iam=True),
-    Route("GET", "/api/v1/restaurants/{slug}/hours", "config", iam=True),
-    Route("PUT", "/api/v1/restaurants/{slug}/hours", "config", iam=True),
-    Route("GET", "/api/v1/restaurants/{slug}/special-days", "config", iam=True),
-    Route("POST", "/api/v1/restaurants/{slug}/special-days", "config", iam=True),
-    Route("PATCH", "/api/v1/restaurants/{slug}/special-days/{id}", "config", iam=True),
-    Route("DELETE", "/api/v1/restaurants/{slug}/special-days/{id}", "config", iam=True),
-    Route("GET", "/api/v1/restaurants/{slug}/capacity-rules", "config", iam=True),
-    Route("POST", "/api/v1/restaurants/{slug}/capacity-rules", "config", iam=True),
-    Route("PATCH", "/api/v1/restaurants/{slug}/capacity-rules/{id}", "config", iam=True),
-    Route("DELETE", "/api/v1/restaurants/{slug}/capacity-rules/{id}", "config", iam=True),
-    Route("GET", "/api/v1/restaurants/{slug}/turn-times", "config", iam=True),
-    Route("PUT", "/api/v1/restaurants/{slug}/turn-times", "config", iam=True),
+    # Configuration editing (issue 7): staff and their tools, never the voice bridge.
+    Route("PATCH", "/api/v1/restaurants/{slug}", "config", iam=True, bridge=False),
+    Route("GET", "/api/v1/restaurants/{slug}/hours", "config", iam=True, bridge=False),
+    Route("PUT", "/api/v1/restaurants/{slug}/hours", "config", iam=True, bridge=False),
+    Route("GET", "/api/v1/restaurants/{slug}/special-days", "config", iam=True, bridge=False),
+    Route("POST", "/api/v1/restaurants/{slug}/special-days", "config", iam=True, bridge=False),
+    Route("PATCH", "/api/v1/restaurants/{slug}/special-days/{id}", "config", iam=True, bridge=False),
+    Route("DELETE", "/api/v1/restaurants/{slug}/special-days/{id}", "config", iam=True, bridge=False),
+    Route("GET", "/api/v1/restaurants/{slug}/capacity-rules", "config", iam=True, bridge=False),
+    Route("POST", "/api/v1/restaurants/{slug}/capacity-rules", "config", iam=True, bridge=False),
+    Route("PATCH", "/api/v1/restaurants/{slug}/capacity-rules/{id}", "config", iam=True, bridge=False),
+    Route("DELETE", "/api/v1/restaurants/{slug}/capacity-rules/{id}", "config", iam=True, bridge=False),
+    Route("GET", "/api/v1/restaurants/{slug}/turn-times", "config", iam=True, bridge=False),
+    Route("PUT", "/api/v1/restaurants/{slug}/turn-times", "config", iam=True, bridge=False),
 )
-#: Route groups only staff may call: IAM like the booking routes, but not granted to the bridge, so a
-#: compromised or confused voice agent cannot close a day or lower a cap.
-ADMIN_GROUPS = frozenset({"config"})
-BOOKING_ROUTES = tuple(r for r in ROUTES if r.iam and r.group not in ADMIN_GROUPS)
+BOOKING_ROUTES = tuple(r for r in ROUTES if r.iam)
+BRIDGE_ROUTES = tuple(r for r in BOOKING_ROUTES if r.bridge)
 
 
 @dataclass(frozen=True)
@@ -273,7 +277,7 @@ class BookingApi(Construct):
                 acknowledge(created, "AwsSolutions-APIG4", PUBLIC_ROUTE_REASONS[group])
 
     def reference(self) -> BookingApiRef:
-        return BookingApiRef(url=self.url, id_export_name=self.id_export_name, routes=BOOKING_ROUTES)
+        return BookingApiRef(url=self.url, id_export_name=self.id_export_name, routes=BRIDGE_ROUTES)
 
 
 class MigrationsRunner(Construct):

@@ -46,6 +46,16 @@ class FakeBookingApi:
     requests: list[tuple[str, str, Any]] = field(default_factory=list)
     reservations: dict[str, dict[str, Any]] = field(default_factory=dict)
     holds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    guests: dict[str, dict[str, Any]] = field(default_factory=dict)  # phone -> the guest record the API returns
+    guest_delay: float = 0.0  # extra delay of the guest lookup only
+    guest_down: bool = False  # the guest lookup alone answers 503
+
+    def add_guest(self, phone: str, name: str = "", notes: str = "", allergies: str = "") -> dict[str, Any]:
+        guest = {"restaurant_id": self.restaurant_id, "phone": phone, "name": name, "notes": notes,
+                 "allergies": allergies, "visit_count": 1, "no_show_count": 0, "last_visit_on": None,
+                 "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}
+        self.guests[phone] = guest
+        return guest
 
     def transport(self) -> httpx.AsyncBaseTransport:
         return httpx.MockTransport(self._handle)
@@ -81,6 +91,13 @@ class FakeBookingApi:
         if self.down:
             return _json(503, {"title": "Service Unavailable", "status": 503})
         path, method = request.url.path, request.method
+        if method == "GET" and path.startswith("/api/v1/restaurants/") and "/guests/" in path:
+            if self.guest_delay:
+                await asyncio.sleep(self.guest_delay)
+            if self.guest_down:
+                return _json(503, {"title": "Service Unavailable", "status": 503})
+            guest = self.guests.get(path.rsplit("/", 1)[-1])
+            return _json(200, guest) if guest else _problem(404, "guest_not_found", "No such guest")
         if method == "GET" and path.startswith("/api/v1/restaurants/"):
             return _json(200, self.restaurant())
         if method == "POST" and path == "/api/v1/availability/check":

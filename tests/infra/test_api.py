@@ -74,7 +74,7 @@ def test_each_route_group_has_its_own_function_with_the_agreed_handler(stage: Sy
 def test_booking_routes_require_iam_authorization(stage: Synthesized) -> None:
     routes = _routes(stage)
     booking = [f"{r.method} {r.path}" for r in ROUTES if r.group in ("availability", "reservations")]
-    assert len(booking) == 7
+    assert len(booking) == 10
     for key in booking:
         assert routes[key]["AuthorizationType"] == "AWS_IAM", key
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from infra_cdk.config import BRIDGE_DRAIN_SECONDS, BRIDGE_PORT, METRICS_NAMESPACE
-from infra_cdk.stacks.api import ADMIN_GROUPS, ROUTES
+from infra_cdk.stacks.api import ROUTES
 from tests.infra.support import as_list, only, properties, statements, text
 from tests.infra.synth import PROD_CONTEXT, Synthesized
 
@@ -144,8 +144,11 @@ def test_task_role_may_only_invoke_the_booking_routes_with_sigv4(stage: Synthesi
     (statement,) = found
     assert as_list(statement["Action"]) == ["execute-api:Invoke"]
     resources = [text(r) for r in as_list(statement["Resource"])]
-    expected = {f"/$default/{r.method}{r.arn_path}" for r in ROUTES if r.iam and r.group not in ADMIN_GROUPS}
+    expected = {f"/$default/{r.method}{r.arn_path}" for r in ROUTES if r.iam and r.bridge}
     assert {r.rsplit('"', 2)[-2] for r in resources} == expected
+    # the phone agent reads a caller's guest record but cannot seat, no-show or edit guests
+    assert "/$default/GET/api/v1/restaurants/*/guests/*" in expected
+    assert not any("/status" in r or "PATCH/api/v1/restaurants" in r for r in resources)
     assert all(f"frontdesk-{stage.stacks.config.stage}-http-api-id" in r for r in resources)
     assert not any("/twilio/" in r or "health" in r for r in resources)
 

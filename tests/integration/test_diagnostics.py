@@ -28,3 +28,4 @@ def test_every_on_call_diagnostic_query_runs_against_a_live_schema(
     # pg_stat_statements needs shared_preload_libraries, which a test server may not have.
     assert all("pg_stat_statements" in line for line in errors), result.stderr
     assert " 19:00      | 4/40   | 1/10    | 4/16" in result.stdout
+    assert "== 2c. Guest visit / no-show counters" in result.stdout

@@ -335,5 +335,10 @@ class PostgresBookingStore:
             [reservation_id, start, party_size, actor, enforce_notice],
         ))
 
+    def set_status(self, reservation_id: UUID, status: ReservationStatus, *, actor: str) -> Reservation:
+        # Safe to repeat: the same status again is a replay in the database.
+        return _reservation(self._one("SELECT set_reservation_status_v1(%s, %s, %s)",
+                                      [reservation_id, status.value, actor]))
+
 
 __all__ = ["PostgresBookingStore", "domain_error"]

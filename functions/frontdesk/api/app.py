@@ -23,9 +23,16 @@ OPENAPI_URL = "/api/v1/openapi.json"
 
 def default_routers() -> list[APIRouter]:
     """Every route the API serves (what ``frontdesk serve`` runs)."""
-    from frontdesk.api import availability, health, reservations, restaurant_admin, twilio
+    from frontdesk.api import availability, health, reservations, twilio
 
-    return [health.router, availability.router, reservations.router, twilio.router, restaurant_admin.router]
+    routers = [health.router, availability.router, reservations.router, twilio.router]
+    from frontdesk.api import guests, reservation_status
+
+    routers += [reservation_status.router, guests.router]
+    from frontdesk.api import restaurant_admin
+
+    routers += [restaurant_admin.router]
+    return routers
 
 
 def create_app(

@@ -31,6 +31,9 @@ class ServiceProvider(Protocol):
     @property
     def holds(self) -> Any: ...
 
+    @property
+    def guests(self) -> Any: ...
+
 
 class LazyServices:
     """The app's services: given explicitly (tests, ``serve``), or ``frontdesk.wiring.services()`` resolved

@@ -59,6 +59,7 @@ TITLES: dict[str, str] = {
     "unsupported_media_type": "The body must be JSON",
     "method_not_allowed": "Method not allowed",
     "internal_error": "Something went wrong on our side",
+    "guest_not_found": "No such guest",
 }
 # Seconds a client should wait before retrying a 503.
 RETRY_AFTER = "2"

@@ -1,4 +1,5 @@
-"""``frontdesk reservations``: the book for a service date, and one reservation."""
+"""``frontdesk reservations``: the book for a service date, one reservation, and the floor's changes
+(cancel, seat, complete, no-show)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,22 @@ import typer
 
 from frontdesk.cli._support import (
     Column,
+    CommandError,
     JsonOption,
     RestaurantArg,
+    actor,
     emit,
     local_time,
     parse_date,
     parse_uuid,
+    say,
     services,
 )
 
-app = typer.Typer(help="The book: list a service date, show a reservation.", no_args_is_help=True)
+app = typer.Typer(help="The book: list a service date, show a reservation, cancel, seat, complete, no-show.",
+                  no_args_is_help=True)
+ReservationIdArg = Annotated[str, typer.Argument(metavar="ID", help="The reservation's id (from `list`).",
+                                                 show_default=False)]
 
 COLUMNS = [
     Column("id", "Reservation"),
@@ -76,6 +83,56 @@ def show_reservation(
     reservation = booking.get(parse_uuid(reservation_id, "the reservation id"))
     place = booking.restaurant(reservation.restaurant_id)
     emit(as_row(reservation, place.timezone), as_json=as_json, title=f"Reservation at {place.name}")
+
+
+@app.command("cancel")
+def cancel_reservation(
+    ctx: typer.Context,
+    reservation_id: ReservationIdArg,
+    reason: Annotated[str, typer.Option("--reason", metavar="TEXT", help="Why, for the audit log.")] = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Cancel a confirmed reservation and free its capacity (cancelling twice is harmless)."""
+    if len(reason) > 200 or "\x00" in reason:
+        raise CommandError("--reason must be at most 200 characters")
+    booking = services(ctx).booking
+    reservation = booking.cancel(parse_uuid(reservation_id, "the reservation id"), actor=actor(ctx),
+                                 reason=reason)
+    _report(booking, reservation, "Cancelled", "was already cancelled", as_json)
+
+
+def _set_status(ctx: typer.Context, reservation_id: str, status: str, done: str, as_json: bool) -> None:
+    booking = services(ctx).booking
+    reservation = booking.set_status(parse_uuid(reservation_id, "the reservation id"), status, actor=actor(ctx))
+    _report(booking, reservation, done, f"was already {done.lower()}", as_json)
+
+
+@app.command("seat")
+def seat(ctx: typer.Context, reservation_id: ReservationIdArg, as_json: JsonOption = False) -> None:
+    """Mark a reservation seated: the guest arrived (counts a visit). Also corrects a no-show."""
+    _set_status(ctx, reservation_id, "seated", "Seated", as_json)
+
+
+@app.command("complete")
+def complete(ctx: typer.Context, reservation_id: ReservationIdArg, as_json: JsonOption = False) -> None:
+    """Mark a reservation completed: the table is free again (a visit, counted once with seat)."""
+    _set_status(ctx, reservation_id, "completed", "Completed", as_json)
+
+
+@app.command("no-show")
+def no_show(ctx: typer.Context, reservation_id: ReservationIdArg, as_json: JsonOption = False) -> None:
+    """Mark a confirmed reservation a no-show: frees its capacity and counts on the guest's record."""
+    _set_status(ctx, reservation_id, "no_show", "Marked no-show", as_json)
+
+
+def _report(booking: Any, reservation: Any, done: str, already: str, as_json: bool) -> None:
+    place = booking.restaurant(reservation.restaurant_id)
+    if as_json:
+        emit({**as_row(reservation, place.timezone), "replayed": reservation.replayed}, as_json=True)
+        return
+    when = local_time(reservation.start, place.timezone).strftime("%a %Y-%m-%d %H:%M")
+    what = f"{reservation.guest_name}, party of {reservation.party_size}, {when}"
+    say(f"{what} {already} (nothing changed)" if reservation.replayed else f"{done}: {what}")
 
 
 def _day(value: date) -> str:

@@ -32,6 +32,7 @@ from frontdesk.core.model import (
     HoldResult,
     Load,
     Reservation,
+    ReservationStatus,
     Restaurant,
     RestaurantOverview,
     Slot,
@@ -57,6 +58,7 @@ MAX_ALTERNATES = 5
 SAME_DAY_FIRST = 3
 NEXT_DAYS = 7
 NO_ALTERNATES_FOR = frozenset({"party_too_large", "too_far_ahead", "duplicate_booking"})
+FLOOR_STATUSES = frozenset({"seated", "completed", "no_show"})
 
 
 class SystemClock:
@@ -372,6 +374,15 @@ class BookingService:
 
     def cancel(self, reservation_id: UUID, *, actor: str = "api", reason: str = "") -> Reservation:
         return self.store.cancel(reservation_id, actor=actor, reason=reason)
+
+    def set_status(self, reservation_id: UUID, status: str, *, actor: str = "api") -> Reservation:
+        """The floor's changes: seat, complete, or mark a no-show (``seated``, ``completed``, ``no_show``).
+        confirmed -> any of them, seated -> completed, and the correction no_show -> seated; the same status
+        again returns the reservation unchanged (``replayed``). Guest counters follow in the database."""
+        if status not in FLOOR_STATUSES:
+            raise InvalidRequest(f"status must be one of {', '.join(sorted(FLOOR_STATUSES))} (got {status[:40]!r}); "
+                                 "cancel with the cancel operation")
+        return self.store.set_status(reservation_id, ReservationStatus(status), actor=actor)
 
     def modify(
         self,

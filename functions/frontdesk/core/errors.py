@@ -122,3 +122,9 @@ class HoldsUnavailable(ServiceUnavailable):
     """Holds cannot be read right now; commit with the slot (restaurant, start, party size) instead."""
 
     code = "holds_unavailable"
+
+
+class GuestNotFound(NotFound):
+    """No guest with that phone number at this restaurant."""
+
+    code = "guest_not_found"

@@ -15,6 +15,7 @@ from frontdesk.core.model import (
     Hold,
     Load,
     Reservation,
+    ReservationStatus,
     Restaurant,
     SlotEvaluation,
     SpecialDay,
@@ -86,6 +87,11 @@ class BookingStore(Protocol):
     def list_for_date(self, restaurant_id: UUID, service_date: date) -> list[Reservation]: ...
 
     def ping(self) -> None: ...
+
+    def set_status(self, reservation_id: UUID, status: ReservationStatus, *, actor: str) -> Reservation:
+        """Seat, complete or mark a no-show under the reservation's row lock; the same status again is a
+        replay. Transitions the floor does not allow raise InvalidStateTransition."""
+        ...
 
 
 class HoldStore(Protocol):
