@@ -572,6 +572,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     v_old restaurants;
     v_row restaurants;
+    v_ahead bigint;
     v_blocking jsonb;
 BEGIN
     v_old := fd_begin_config_change(p_restaurant, p_actor);
@@ -580,14 +581,21 @@ BEGIN
     END IF;
     v_row := fd_apply_restaurant_settings(v_old, p_changes);
     IF v_row.timezone IS DISTINCT FROM v_old.timezone THEN
-        SELECT coalesce(jsonb_agg(fd_reservation_json(r, false) ORDER BY lower(r.during), r.id), '[]'::jsonb)
-          INTO v_blocking
+        SELECT count(*) INTO v_ahead
           FROM reservations r
          WHERE r.restaurant_id = p_restaurant AND r.status IN ('confirmed', 'seated')
            AND upper(r.during) > clock_timestamp();
-        IF jsonb_array_length(v_blocking) > 0 THEN
+        IF v_ahead > 0 THEN
+            -- The next 100 are listed (enough to see what is in the way; a busy book has thousands).
+            SELECT coalesce(jsonb_agg(fd_reservation_json(r, false) ORDER BY lower(r.during), r.id), '[]'::jsonb)
+              INTO v_blocking
+              FROM reservations r
+             WHERE r.id IN (SELECT n.id FROM reservations n
+                             WHERE n.restaurant_id = p_restaurant AND n.status IN ('confirmed', 'seated')
+                               AND upper(n.during) > clock_timestamp()
+                             ORDER BY lower(n.during), n.id LIMIT 100);
             RAISE EXCEPTION 'the timezone cannot change while % booking(s) lie ahead; their local times would '
-                            'move. Cancel or move them first', jsonb_array_length(v_blocking)
+                            'move. Cancel or move them first', v_ahead
                 USING ERRCODE = 'FD032', DETAIL = v_blocking::text;
         END IF;
     END IF;
