@@ -128,6 +128,16 @@ def test_a_restaurant_created_without_capacity_says_what_to_do_next(database: Te
     assert ok(cli(database, "restaurants", "list", "--json")).json()[0]["slug"] == "bare"
 
 
+def test_the_commands_work_as_the_least_privileged_app_user_through_the_functions(database: TestDatabase) -> None:
+    day = next_weekday(2, at_least_days=30)
+    as_app = run_cli("special-days", "add", "demo-bistro", day.isoformat(), "--hours", "18:00-01:00", "--json",
+                     database=database, admin=False, actor="ben")
+    assert as_app.code == 0, as_app.stderr
+    assert as_app.json()["result"]["hours"] == "18:00-01:00 (past midnight)"
+    assert database.scalar("SELECT actor FROM event_log WHERE kind = 'special_day.added'") == "cli:ben"
+    ok(run_cli("hours", "set", "demo-bistro", "mon", "--closed", database=database, admin=False))
+
+
 GARBAGE: list[tuple[tuple[str, ...], str]] = [
     (("restaurants", "create", "Bad Slug!", "--name", "X", "--timezone", "UTC"), "slug"),
     (("restaurants", "create", "ok-slug", "--name", "X", "--timezone", "Mars/Olympus"), "time zone"),

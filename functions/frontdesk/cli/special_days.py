@@ -38,7 +38,8 @@ SpecialDayId = Annotated[int, typer.Argument(metavar="ID", help="The id shown by
 def row(day: Any) -> dict[str, Any]:
     dates = day.starts_on.isoformat() if day.starts_on == day.ends_on else \
         f"{day.starts_on.isoformat()} to {day.ends_on.isoformat()}"
-    hours = "closed" if day.closed else f"{day.opens:%H:%M}-{day.closes:%H:%M}"
+    hours = "closed" if day.closed else f"{day.opens:%H:%M}-{day.closes:%H:%M}" + (
+        " (past midnight)" if day.closes <= day.opens else "")
     return {"id": day.id, "dates": dates, "starts_on": day.starts_on, "ends_on": day.ends_on, "closed": day.closed,
             "opens": day.opens, "closes": day.closes, "hours": hours, "reason": day.reason,
             "created_by": day.created_by}
