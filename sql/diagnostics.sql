@@ -52,6 +52,13 @@ SELECT r.id, rt.slug, r.service_date, lower(r.during) AT TIME ZONE rt.timezone A
                                (lower(r.during) AT TIME ZONE rt.timezone)::date = r.service_date))
  ORDER BY lower(r.during);
 
+\echo '== 4b. Future bookings without a table at restaurants that have tables (seat them by hand)'
+SELECT r.id, rt.slug, lower(r.during) AT TIME ZONE rt.timezone AS local_start, r.party_size, r.guest_name
+  FROM reservations r JOIN restaurants rt ON rt.id = r.restaurant_id
+ WHERE r.status IN ('confirmed', 'seated') AND upper(r.during) > now() AND fd_has_tables(r.restaurant_id)
+   AND NOT EXISTS (SELECT 1 FROM reservation_tables x WHERE x.reservation_id = r.id AND x.live)
+ ORDER BY lower(r.during);
+
 \echo '== 5. Holds vs bookings: holds that became bookings in the last hour, by channel'
 SELECT channel, count(*) FILTER (WHERE hold_id IS NOT NULL) AS from_holds,
        count(*) FILTER (WHERE hold_id IS NULL) AS direct, count(*) AS total

@@ -10,7 +10,7 @@ import json
 import logging
 import time as _time
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -105,6 +105,7 @@ def _reservation(doc: dict[str, Any]) -> Reservation:
         updated_at=datetime.fromisoformat(doc["updated_at"]),
         cancelled_at=datetime.fromisoformat(doc["cancelled_at"]) if doc.get("cancelled_at") else None,
         replayed=bool(doc.get("replayed")),
+        tables=tuple(doc.get("tables") or ()),
     )
 
 
@@ -128,7 +129,9 @@ SELECT c.reason, c.detail, c.service_date, c.end_ts,
                                             b.covers_starting, b.max_covers_present, b.max_parties_present,
                                             b.max_covers_starting) ORDER BY b.bucket)
              FROM bucket_state_v1(%(r)s, c.service_date, fd_bucket_floor(%(s)s), fd_bucket_ceil(c.end_ts), %(x)s) b)
-       END
+       END,
+       CASE WHEN c.reason IS NULL AND NOT fd_table_fits_v1(%(r)s, %(s)s, c.end_ts, %(p)s, %(ch)s, %(x)s)
+            THEN fd_no_table_detail(%(r)s, %(p)s, %(s)s) END
   FROM slot_check_v1(%(r)s, %(s)s, %(p)s, %(x)s, %(n)s, false) c
 """
 
@@ -191,13 +194,30 @@ class PostgresBookingStore:
         return Restaurant(*rows[0]) if rows else None
 
     def evaluate(
-        self, restaurant_id: UUID, start: datetime, party_size: int, *, exclude: UUID | None, enforce_notice: bool
+        self, restaurant_id: UUID, start: datetime, party_size: int, *, exclude: UUID | None, enforce_notice: bool,
+        channel: Channel | None = None,
     ) -> SlotEvaluation:
         rows = self._all(_EVALUATE, {"r": restaurant_id, "s": start, "p": party_size, "x": exclude,
-                                     "n": enforce_notice})
-        reason, detail, service_date, end, bucket_rows = rows[0]
+                                     "n": enforce_notice, "ch": (channel or Channel.API).value})
+        reason, detail, service_date, end, bucket_rows, no_table = rows[0]
+        if reason is None and no_table is not None:
+            # Availability must not promise what the commit would refuse: no free table is "full" too.
+            reason, detail = "full", no_table
         return SlotEvaluation(reason, detail, service_date, end,
                               tuple(_bucket(b) for b in bucket_rows or ()))
+
+    def free_table_starts(
+        self, restaurant_id: UUID, starts: Sequence[datetime], duration: timedelta, party_size: int, *,
+        channel: Channel, exclude: UUID | None,
+    ) -> set[datetime]:
+        if not starts:
+            return set()
+        rows = self._all(
+            "SELECT s FROM unnest(%s::timestamptz[]) AS s"
+            " WHERE fd_table_fits_v1(%s, s, s + %s::interval, %s, %s, %s)",
+            [list(starts), restaurant_id, duration, party_size, channel.value, exclude],
+        )
+        return {row[0] for row in rows}
 
     def day_plans(self, restaurant_id: UUID, first: date, last: date) -> list[DayPlan]:
         rows = self._all(

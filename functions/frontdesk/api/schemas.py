@@ -331,6 +331,8 @@ class ReservationOut(OutModel):
     created_at: datetime
     updated_at: datetime
     cancelled_at: datetime | None
+    tables: list[str] = Field(default_factory=list, description="the tables it occupies (empty when the "
+                              "restaurant books by pacing only)")
 
     @classmethod
     def from_domain(cls, reservation: Reservation, timezone: str) -> ReservationOut:
@@ -343,6 +345,7 @@ class ReservationOut(OutModel):
             guest_phone=reservation.guest_phone, notes=reservation.notes, status=reservation.status.value,
             channel=reservation.channel.value, created_at=reservation.created_at,
             updated_at=reservation.updated_at, cancelled_at=reservation.cancelled_at,
+            tables=list(reservation.tables),
         )
 
 

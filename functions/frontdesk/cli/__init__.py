@@ -14,7 +14,18 @@ from typing import Annotated, Any
 
 import typer
 
-from frontdesk.cli import capacity, db, guests, hours, reservations, restaurants, servers, special_days, turn_times
+from frontdesk.cli import (
+    capacity,
+    db,
+    guests,
+    hours,
+    reservations,
+    restaurants,
+    servers,
+    special_days,
+    tables,
+    turn_times,
+)
 from frontdesk.cli._support import CliState, Column, CommandError, console, emit
 
 app = typer.Typer(
@@ -54,6 +65,7 @@ app.command()(servers.dev)
 # -- running a restaurant --
 app.add_typer(reservations.app, name="reservations")
 app.add_typer(guests.app, name="guests")
+app.add_typer(tables.app, name="tables")
 app.add_typer(restaurants.app, name="restaurants")
 app.add_typer(hours.app, name="hours")
 app.add_typer(special_days.app, name="special-days")

@@ -46,6 +46,12 @@ class ReservationNotFound(NotFound):
     code = "reservation_not_found"
 
 
+class TableNotFound(NotFound):
+    """No such table or combination."""
+
+    code = "table_not_found"
+
+
 @dataclass(frozen=True)
 class Alternate:
     start: datetime

@@ -169,6 +169,8 @@ class Reservation:
     updated_at: datetime
     cancelled_at: datetime | None = None
     replayed: bool = False
+    # The tables it occupies (names), when the restaurant has tables; empty otherwise.
+    tables: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

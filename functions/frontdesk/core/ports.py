@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol
 from uuid import UUID
 
@@ -28,10 +28,12 @@ class BookingStore(Protocol):
     def restaurant(self, key: str | UUID) -> Restaurant: ...
 
     def evaluate(
-        self, restaurant_id: UUID, start: datetime, party_size: int, *, exclude: UUID | None, enforce_notice: bool
+        self, restaurant_id: UUID, start: datetime, party_size: int, *, exclude: UUID | None, enforce_notice: bool,
+        channel: Channel | None = None,
     ) -> SlotEvaluation:
         """Everything but capacity (hours, blackouts, party size, notice), plus the confirmed load and caps of
-        the slot's buckets, so the caller applies the capacity rule to them."""
+        the slot's buckets, so the caller applies the capacity rule to them. When the restaurant has tables
+        and none would be free for this party (and channel), the reason is "full"."""
         ...
 
     def day_plans(self, restaurant_id: UUID, first: date, last: date) -> list[DayPlan]: ...
@@ -87,6 +89,14 @@ class BookingStore(Protocol):
     def list_for_date(self, restaurant_id: UUID, service_date: date) -> list[Reservation]: ...
 
     def ping(self) -> None: ...
+
+    def free_table_starts(
+        self, restaurant_id: UUID, starts: Sequence[datetime], duration: timedelta, party_size: int, *,
+        channel: Channel, exclude: UUID | None,
+    ) -> set[datetime]:
+        """Which of these starts would find a free table for the party (all of them when the restaurant
+        has no tables), in one read."""
+        ...
 
     def set_status(self, reservation_id: UUID, status: ReservationStatus, *, actor: str) -> Reservation:
         """Seat, complete or mark a no-show under the reservation's row lock; the same status again is a

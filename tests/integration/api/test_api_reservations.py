@@ -20,6 +20,7 @@ NY = ZoneInfo("America/New_York")
 RESERVATION_KEYS = {"id", "restaurant_id", "service_date", "start_ts", "end_ts", "local_date", "local_time",
                     "party_size", "guest_name", "guest_phone", "notes", "status", "channel", "created_at",
                     "updated_at", "cancelled_at"}
+RESERVATION_KEYS |= {"tables"}  # the tables it occupies; [] at a restaurant without tables
 
 
 async def hold(client: httpx.AsyncClient, restaurant: str = "demo-bistro", when: str = "19:00", party: int = 4,
