@@ -179,6 +179,21 @@ class Services:
 
         return self._once("guests", build)
 
+    # -- configuration editing (issue 7) ---------------------------------------------------------------
+
+    @property
+    def restaurant_admin(self) -> Any:
+        """``core.restaurant_admin.RestaurantAdmin`` over the shared pool."""
+
+        def build() -> Any:
+            from frontdesk.adapters.restaurant_admin_pg import PostgresRestaurantAdminStore
+            from frontdesk.core.restaurant_admin import RestaurantAdmin
+
+            return RestaurantAdmin(PostgresRestaurantAdminStore(self.database))
+
+        return self._once("restaurant_admin", build)
+
+
 def _publisher_for(settings: Settings) -> Any:
     if settings.notifications_queue_url:
         from frontdesk.adapters.sqs_changes import SqsChangePublisher

@@ -73,6 +73,20 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/twilio/after-stream", "twilio", iam=False),
     Route("POST", "/twilio/status", "twilio", iam=False),
     Route("POST", "/twilio/sms", "twilio", iam=False),
+    # Configuration editing (issue 7): staff and their tools, never the voice bridge.
+    Route("PATCH", "/api/v1/restaurants/{slug}", "config", iam=True, bridge=False),
+    Route("GET", "/api/v1/restaurants/{slug}/hours", "config", iam=True, bridge=False),
+    Route("PUT", "/api/v1/restaurants/{slug}/hours", "config", iam=True, bridge=False),
+    Route("GET", "/api/v1/restaurants/{slug}/special-days", "config", iam=True, bridge=False),
+    Route("POST", "/api/v1/restaurants/{slug}/special-days", "config", iam=True, bridge=False),
+    Route("PATCH", "/api/v1/restaurants/{slug}/special-days/{id}", "config", iam=True, bridge=False),
+    Route("DELETE", "/api/v1/restaurants/{slug}/special-days/{id}", "config", iam=True, bridge=False),
+    Route("GET", "/api/v1/restaurants/{slug}/capacity-rules", "config", iam=True, bridge=False),
+    Route("POST", "/api/v1/restaurants/{slug}/capacity-rules", "config", iam=True, bridge=False),
+    Route("PATCH", "/api/v1/restaurants/{slug}/capacity-rules/{id}", "config", iam=True, bridge=False),
+    Route("DELETE", "/api/v1/restaurants/{slug}/capacity-rules/{id}", "config", iam=True, bridge=False),
+    Route("GET", "/api/v1/restaurants/{slug}/turn-times", "config", iam=True, bridge=False),
+    Route("PUT", "/api/v1/restaurants/{slug}/turn-times", "config", iam=True, bridge=False),
 )
 BOOKING_ROUTES = tuple(r for r in ROUTES if r.iam)
 BRIDGE_ROUTES = tuple(r for r in BOOKING_ROUTES if r.bridge)
@@ -96,8 +110,9 @@ HANDLERS = {
     "availability": "frontdesk.handlers.availability.handler",
     "reservations": "frontdesk.handlers.reservations.handler",
     "twilio": "frontdesk.handlers.twilio.handler",
+    "config": "frontdesk.handlers.restaurant_admin.handler",
 }
-TIMEOUTS = {"health": 10, "availability": 15, "reservations": 15, "twilio": 10}
+TIMEOUTS = {"health": 10, "availability": 15, "reservations": 15, "twilio": 10, "config": 30}
 PUBLIC_ROUTE_REASONS = {
     "health": "Liveness/readiness probe for load balancers and uptime checks; it returns only up/degraded and "
     "reads nothing per tenant, so it is public on purpose.",
@@ -388,6 +403,7 @@ class ApiStack(Stack):
             "twilio": (
                 database.app_user_secret, cache.auth_secret, secrets.twilio_auth_token, secrets.stream_token_key,
             ),
+            "config": (database.app_user_secret,),  # no Redis: configuration lives in PostgreSQL only
         }
         self.functions: dict[str, lambda_.Function] = {}
         for group, handler in HANDLERS.items():

@@ -79,6 +79,15 @@ def test_booking_routes_require_iam_authorization(stage: Synthesized) -> None:
         assert routes[key]["AuthorizationType"] == "AWS_IAM", key
 
 
+def test_configuration_routes_require_iam_and_have_their_own_function(stage: Synthesized) -> None:
+    routes = _routes(stage)
+    config = [f"{r.method} {r.path}" for r in ROUTES if r.group == "config"]
+    assert len(config) == 13
+    for key in config:
+        assert routes[key]["AuthorizationType"] == "AWS_IAM", key
+    assert HANDLERS["config"] == "frontdesk.handlers.restaurant_admin.handler"
+
+
 def test_health_and_twilio_routes_are_public_because_the_app_authenticates_twilio(stage: Synthesized) -> None:
     routes = _routes(stage)
     public = ["GET /api/v1/healthz", "GET /api/v1/readiness",
@@ -145,6 +154,7 @@ def test_twilio_function_knows_its_public_url_and_the_bridge_wss_url(prod: Synth
         ("availability", {"AppUserSecret", "ValkeyAuthToken"}),
         ("reservations", {"AppUserSecret", "ValkeyAuthToken"}),
         ("twilio", {"AppUserSecret", "ValkeyAuthToken", "TwilioAuthToken", "StreamTokenKey"}),
+        ("config", {"AppUserSecret"}),
     ],
 )
 def test_each_function_may_read_only_the_secrets_it_is_given(prod: Synthesized, group: str, secrets: set[str]) -> None:

@@ -153,6 +153,14 @@ def test_task_role_may_only_invoke_the_booking_routes_with_sigv4(stage: Synthesi
     assert not any("/twilio/" in r or "health" in r for r in resources)
 
 
+def test_the_bridge_may_not_call_the_configuration_routes(stage: Synthesized) -> None:
+    (statement,) = statements(stage.template("bridge"), _role(stage, "TaskRoleArn"))
+    granted = {text(r).rsplit('"', 2)[-2] for r in as_list(statement["Resource"])}
+    config_routes = {f"/$default/{r.method}{r.arn_path}" for r in ROUTES if r.group == "config"}
+    assert config_routes and not granted & config_routes
+    assert "/$default/PATCH/api/v1/restaurants/*" not in granted and "/$default/GET/api/v1/restaurants/*" in granted
+
+
 def test_execution_role_reads_only_the_four_bridge_secrets(stage: Synthesized) -> None:
     reads = [s for s in statements(stage.template("bridge"), _role(stage, "ExecutionRoleArn"))
              if "secretsmanager:GetSecretValue" in as_list(s["Action"])]

@@ -117,3 +117,70 @@ def test_every_floor_command_explains_itself() -> None:
     for command in ("cancel", "seat", "complete", "no-show"):
         result = run_cli("reservations", command, "--help")
         assert result.code == 0 and "ID" in result.stdout and "--json" in result.stdout
+
+
+# -- book and change: staff taking a booking themselves ---------------------------------------------------
+
+def test_staff_book_from_the_command_line_and_see_the_table_it_got(database: TestDatabase) -> None:
+    day = next_weekday(3).isoformat()
+    run_cli("tables", "add", "demo-bistro", "T1", "--max", "4", database=database)
+    result = run_cli("reservations", "book", "demo-bistro", "--date", day, "--time", "19:30", "--party", "3",
+                     "--name", "Ana Lima", "--phone", "+12125550101", "--notes", "birthday", database=database,
+                     actor="maria")
+    assert result.code == 0, result.stderr
+    assert result.stdout.strip() == (f"Booked: Ana Lima, party of 3, {next_weekday(3):%a} {day} 19:30, table T1")
+    assert database.rows("SELECT channel, notes, party_size FROM reservations") == [("staff", "birthday", 3)]
+    assert database.rows("SELECT actor FROM event_log WHERE kind = 'reservation.confirmed'") == [("cli:maria",)]
+    listed = run_cli("reservations", "list", "demo-bistro", "--date", day, "--json", database=database).json()
+    assert [(r["guest_name"], r["tables"]) for r in listed] == [("Ana Lima", ["T1"])]
+
+
+def test_a_staff_booking_that_cannot_fit_says_why_and_writes_nothing(database: TestDatabase) -> None:
+    day = next_weekday(3).isoformat()
+    run_cli("tables", "add", "demo-bistro", "T1", "--max", "4", database=database)
+    first = ("reservations", "book", "demo-bistro", "--date", day, "--time", "19:00", "--party", "4")
+    assert run_cli(*first, "--name", "Ana", "--phone", "+12125550101", database=database).code == 0
+    result = run_cli(*first, "--name", "Ben", "--phone", "+12125550102", database=database)
+    assert (result.code, result.stderr.strip()) == (1, "frontdesk: no table for 4 at 19:00")
+    assert database.scalar("SELECT count(*) FROM reservations") == 1
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (("--time", "7pm"), "--time must be a 24-hour HH:MM like 19:30, not '7pm'"),
+    (("--phone", "555-0101"), "phone numbers must be E.164"),
+    (("--name", "   "), "name"),
+    (("--date", "2026-13-01"), "--date must look like 2026-12-24"),
+])
+def test_garbage_in_a_staff_booking_is_one_line_and_writes_nothing(
+    database: TestDatabase, extra: tuple[str, ...], message: str
+) -> None:
+    fields = {"--date": next_weekday(3).isoformat(), "--time": "19:00", "--party": "2", "--name": "Ana",
+              "--phone": "+12125550101"}
+    fields[extra[0]] = extra[1]
+    args = [item for pair in fields.items() for item in pair]
+    result = run_cli("reservations", "book", "demo-bistro", *args, database=database)
+    assert result.code == 1 and message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert database.scalar("SELECT count(*) FROM reservations") == 0
+
+
+def test_a_party_size_that_is_not_a_number_is_bad_usage(database: TestDatabase) -> None:
+    result = run_cli("reservations", "book", "demo-bistro", "--date", "2030-01-02", "--time", "19:00",
+                     "--party", "four", "--name", "Ana", "--phone", "+12125550101", database=database)
+    assert result.code == 2 and database.scalar("SELECT count(*) FROM reservations") == 0
+
+
+def test_change_moves_a_booking_and_resizes_it_and_needs_something_to_change(
+    booking: BookingService, database: TestDatabase
+) -> None:
+    made = _book(booking)
+    moved = run_cli("reservations", "change", str(made.id), "--time", "20:30", "--party", "2", "--json",
+                    database=database)
+    assert moved.code == 0, moved.stderr
+    assert (moved.json()["local_start"][11:16], moved.json()["party_size"]) == ("20:30", 2)
+    nothing = run_cli("reservations", "change", str(made.id), database=database)
+    assert (nothing.code, nothing.stderr.strip()) == (1, "frontdesk: say what to change: --date, --time and/or "
+                                                         "--party")
+    closed = run_cli("reservations", "change", str(made.id), "--time", "03:00", database=database)
+    assert closed.code == 1 and "does not take bookings" in closed.stderr
+    assert database.rows("SELECT party_size FROM reservations") == [(2,)]

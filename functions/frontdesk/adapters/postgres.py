@@ -24,9 +24,11 @@ from frontdesk.core.errors import (
     HoldExpired,
     InvalidRequest,
     InvalidStateTransition,
+    NotFound,
     ReservationNotFound,
     RestaurantNotFound,
     SlotUnavailable,
+    TimezoneChangeBlocked,
     WouldStrandBookings,
 )
 from frontdesk.core.model import (
@@ -75,6 +77,11 @@ def domain_error(exc: psycopg.Error) -> FrontDeskError:
     if state == "FD031":
         affected = tuple(_reservation(doc) for doc in json.loads(exc.diag.message_detail or "[]"))
         return WouldStrandBookings(message, affected)
+    if state == "FD032":  # a timezone change with bookings ahead (0007): they are listed, force does not apply
+        return TimezoneChangeBlocked(
+            message, tuple(_reservation(doc) for doc in json.loads(exc.diag.message_detail or "[]")))
+    if state == "FD040":  # a special day or capacity rule that is not there (0007)
+        return NotFound(message)
     if state.startswith(("22", "23")):  # data exceptions and integrity violations: the input was bad
         return InvalidRequest(message)
     log.error("database error %s: %s", state, message)

@@ -29,6 +29,9 @@ def default_routers() -> list[APIRouter]:
     from frontdesk.api import guests, reservation_status
 
     routers += [reservation_status.router, guests.router]
+    from frontdesk.api import restaurant_admin
+
+    routers += [restaurant_admin.router]
     from frontdesk.api import sms
 
     routers.append(sms.router)

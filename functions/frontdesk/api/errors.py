@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time
 from http import HTTPStatus
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -48,6 +49,7 @@ TITLES: dict[str, str] = {
     "hold_expired": "The hold has expired or was never placed",
     "invalid_state": "The reservation cannot change in its current state",
     "would_strand_bookings": "The change would strand existing bookings",
+    "timezone_change_blocked": "The timezone cannot change while bookings lie ahead",
     "service_unavailable": "A dependency is unavailable",
     "database_unavailable": "The reservation database is unavailable",
     "holds_unavailable": "Holds are unavailable",
@@ -93,6 +95,34 @@ class FieldError(OutModel):
     code: str = Field(description="Machine-readable kind of error (pydantic error type).")
 
 
+class AffectedReservationOut(OutModel):
+    """A live booking a configuration change would strand: enough to find and call the guest."""
+
+    id: str
+    service_date: date
+    start_ts: datetime
+    end_ts: datetime
+    local_date: date | None = Field(description="Local start date (null when the timezone is unknown).")
+    local_time: Annotated[str, Field(pattern=HHMM_PATTERN)] | None
+    party_size: int
+    guest_name: str
+    guest_phone: str
+    status: str
+
+    @classmethod
+    def from_domain(cls, reservation: Any, timezone: str | None) -> AffectedReservationOut:
+        local = reservation.start.astimezone(ZoneInfo(timezone)) if timezone else None
+        return cls(id=str(reservation.id), service_date=reservation.service_date, start_ts=reservation.start,
+                   end_ts=reservation.end, local_date=local.date() if local else None,
+                   local_time=hhmm(local) if local else None, party_size=reservation.party_size,
+                   guest_name=reservation.guest_name, guest_phone=reservation.guest_phone,
+                   status=str(reservation.status.value if hasattr(reservation.status, "value") else reservation.status))
+
+
+def affected_json(affected: Iterable[Any], timezone: str | None) -> list[dict[str, Any]]:
+    return [AffectedReservationOut.from_domain(r, timezone).model_dump(mode="json") for r in affected]
+
+
 class Problem(OutModel):
     """RFC 9457 problem details. `reason` is the stable machine-readable code to branch on."""
 
@@ -108,6 +138,12 @@ class Problem(OutModel):
     errors: list[FieldError] | None = Field(default=None, description="On 422: every field that is wrong.")
     checks: dict[str, Literal["ok", "unavailable"]] | None = Field(
         default=None, description="On 503 from readiness: each dependency's state.")
+    affected: list[AffectedReservationOut] | None = Field(
+        default=None, description="On 409 `would_strand_bookings` / `timezone_change_blocked`: the live bookings "
+                                  "the change would strand (or that block it).")
+    forceable: bool | None = Field(
+        default=None, description="On 409 `would_strand_bookings`: repeating the change with `?force=true` "
+                                  "applies it anyway (still reporting `affected`).")
 
 
 # -- mapping --------------------------------------------------------------------------------------------------
@@ -163,6 +199,9 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, domain.SlotUnavailable):
         return problem(request, status, exc.code, exc.detail, reason=exc.reason,
                        alternates=alternates_json(exc.alternates))
+    if isinstance(exc, domain.WouldStrandBookings):
+        return problem(request, status, exc.code, exc.detail, alternates=[],
+                       affected=affected_json(exc.affected, exc.timezone), forceable=exc.forceable)
     if status == 409:
         return problem(request, status, exc.code, exc.detail, alternates=[])
     return problem(request, status, exc.code, exc.detail)

@@ -14,7 +14,19 @@ from typing import Annotated, Any
 
 import typer
 
-from frontdesk.cli import db, guests, reservations, servers, sms, tables
+from frontdesk.cli import (
+    capacity,
+    db,
+    guests,
+    hours,
+    reservations,
+    restaurants,
+    servers,
+    sms,
+    special_days,
+    tables,
+    turn_times,
+)
 from frontdesk.cli._support import CliState, Column, CommandError, console, emit
 
 app = typer.Typer(
@@ -55,6 +67,11 @@ app.command()(servers.dev)
 app.add_typer(reservations.app, name="reservations")
 app.add_typer(guests.app, name="guests")
 app.add_typer(tables.app, name="tables")
+app.add_typer(restaurants.app, name="restaurants")
+app.add_typer(hours.app, name="hours")
+app.add_typer(special_days.app, name="special-days")
+app.add_typer(capacity.app, name="capacity")
+app.add_typer(turn_times.app, name="turn-times")
 app.add_typer(sms.app, name="sms")
 
 
@@ -65,12 +82,21 @@ def _print_error(message: str) -> None:
 def _explain_stranded(exc: Any) -> None:
     _print_error(exc.detail)
     affected = list(getattr(exc, "affected", ()) or ())
-    if affected:
+    timezone = getattr(exc, "timezone", None)
+    forceable = getattr(exc, "forceable", True)
+    if affected and timezone:  # the configuration use cases say the restaurant's timezone: show local times
+        from frontdesk.cli._config import AFFECTED_COLUMNS, affected_rows
+
+        console(stderr=True).print("These bookings would be left outside the hours or over capacity:"
+                                   if forceable else "These bookings lie ahead:")
+        emit(affected_rows(affected, timezone), columns=AFFECTED_COLUMNS, stderr=True)
+    elif affected:
         console(stderr=True).print("These bookings would be left outside the hours or over capacity:")
         emit(affected, columns=[Column("id", "Reservation"), Column("start", "Starts (UTC)"),
                                 Column("party_size", "Party", "right"), Column("guest_name", "Guest"),
                                 Column("guest_phone", "Phone"), Column("status", "Status")], stderr=True)
-    print("Repeat the command with --force to apply it anyway, and let those guests know.", file=sys.stderr)
+    if forceable:
+        print("Repeat the command with --force to apply it anyway, and let those guests know.", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

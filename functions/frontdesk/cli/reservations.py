@@ -17,12 +17,13 @@ from frontdesk.cli._support import (
     emit,
     local_time,
     parse_date,
+    parse_time,
     parse_uuid,
     say,
     services,
 )
 
-app = typer.Typer(help="The book: list a service date, show a reservation, cancel, seat, complete, no-show.",
+app = typer.Typer(help="The book: list a day, show, book, change, cancel, seat, complete, no-show.",
                   no_args_is_help=True)
 ReservationIdArg = Annotated[str, typer.Argument(metavar="ID", help="The reservation's id (from `list`).",
                                                  show_default=False)]
@@ -31,6 +32,7 @@ COLUMNS = [
     Column("id", "Reservation"),
     Column("local_start", "Time"),
     Column("party_size", "Party", "right"),
+    Column("tables", "Table"),
     Column("guest_name", "Guest"),
     Column("guest_phone", "Phone"),
     Column("status", "Status"),
@@ -47,11 +49,8 @@ def as_row(reservation: Any, timezone: str) -> dict[str, Any]:
         "guest_name": reservation.guest_name, "guest_phone": reservation.guest_phone,
         "status": reservation.status, "channel": reservation.channel, "notes": reservation.notes,
         "created_at": reservation.created_at, "updated_at": reservation.updated_at,
-        "cancelled_at": reservation.cancelled_at,
+        "cancelled_at": reservation.cancelled_at, "tables": reservation.tables,
     }
-    for extra in ("tables",):  # fields later parts add to Reservation
-        if hasattr(reservation, extra):
-            row[extra] = getattr(reservation, extra)
     return row
 
 
@@ -83,6 +82,61 @@ def show_reservation(
     reservation = booking.get(parse_uuid(reservation_id, "the reservation id"))
     place = booking.restaurant(reservation.restaurant_id)
     emit(as_row(reservation, place.timezone), as_json=as_json, title=f"Reservation at {place.name}")
+
+
+DateOption = Annotated[str, typer.Option("--date", metavar="YYYY-MM-DD", show_default=False,
+                                         help="Service date at the restaurant.")]
+TimeOption = Annotated[str, typer.Option("--time", metavar="HH:MM", show_default=False,
+                                         help="Local start time, 24-hour.")]
+PartyOption = Annotated[int, typer.Option("--party", min=1, max=100, show_default=False, help="Party size.")]
+
+
+@app.command("book")
+def book(
+    ctx: typer.Context,
+    restaurant: RestaurantArg,
+    on: DateOption,
+    at: TimeOption,
+    party: PartyOption,
+    name: Annotated[str, typer.Option("--name", show_default=False, help="The guest's name.")],
+    phone: Annotated[str, typer.Option("--phone", metavar="+E164", show_default=False,
+                                       help="The guest's phone in E.164, e.g. +12125550123.")],
+    notes: Annotated[str, typer.Option("--notes", help="Anything the floor should know.")] = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Book a table as staff (a walk-in or a call the host took): hours, capacity and tables still apply,
+    the notice period does not. Live holds of callers on the phone are respected."""
+    from frontdesk.core.booking import SlotRequest
+    from frontdesk.core.model import Channel, Guest
+
+    booking = services(ctx).booking
+    request = SlotRequest(party, local_date=parse_date(on, "--date"), local_time=parse_time(at, "--time"))
+    reservation = booking.commit_slot(restaurant, request, Guest(name, phone, notes), channel=Channel.STAFF,
+                                      actor=actor(ctx))
+    _report(booking, reservation, "Booked", "was already booked", as_json)
+
+
+@app.command("change")
+def change(
+    ctx: typer.Context,
+    reservation_id: ReservationIdArg,
+    on: Annotated[str | None, typer.Option("--date", metavar="YYYY-MM-DD", help="New service date.")] = None,
+    at: Annotated[str | None, typer.Option("--time", metavar="HH:MM", help="New local start time.")] = None,
+    party: Annotated[int | None, typer.Option("--party", min=1, max=100, help="New party size.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Move a reservation and/or change its party size, atomically: it keeps its place unless the new one
+    fits (capacity and tables are re-checked; a table is re-assigned only when it must be)."""
+    from frontdesk.core.model import Channel
+
+    if on is None and at is None and party is None:
+        raise CommandError("say what to change: --date, --time and/or --party")
+    booking = services(ctx).booking
+    reservation = booking.modify(
+        parse_uuid(reservation_id, "the reservation id"),
+        local_date=parse_date(on, "--date") if on else None, local_time=parse_time(at, "--time") if at else None,
+        party_size=party, channel=Channel.STAFF, actor=actor(ctx))
+    _report(booking, reservation, "Changed", "already looks like that", as_json)
 
 
 @app.command("cancel")
@@ -132,6 +186,8 @@ def _report(booking: Any, reservation: Any, done: str, already: str, as_json: bo
         return
     when = local_time(reservation.start, place.timezone).strftime("%a %Y-%m-%d %H:%M")
     what = f"{reservation.guest_name}, party of {reservation.party_size}, {when}"
+    if reservation.tables:
+        what += f", table {' + '.join(reservation.tables)}"
     say(f"{what} {already} (nothing changed)" if reservation.replayed else f"{done}: {what}")
 
 

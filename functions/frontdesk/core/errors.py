@@ -93,10 +93,23 @@ class WouldStrandBookings(FrontDeskError):
     """The change would leave live bookings outside the hours; repeat it with force to apply it anyway."""
 
     code = "would_strand_bookings"
+    #: Whether repeating the change with force applies it (see TimezoneChangeBlocked).
+    forceable = True
 
-    def __init__(self, detail: str | None = None, affected: tuple[object, ...] = ()) -> None:
+    def __init__(self, detail: str | None = None, affected: tuple[object, ...] = (),
+                 timezone: str | None = None) -> None:
         self.affected = affected
+        #: The restaurant's timezone, when known, so the affected bookings can be shown in local time.
+        self.timezone = timezone
         super().__init__(detail)
+
+
+class TimezoneChangeBlocked(WouldStrandBookings):
+    """The timezone cannot change while bookings lie ahead (their local times would move); cancel or move
+    them first. Force does not apply."""
+
+    code = "timezone_change_blocked"
+    forceable = False
 
 
 class ServiceUnavailable(FrontDeskError):

@@ -14,7 +14,7 @@ import pytest
 from tests.contract.api.apigw_events import LambdaEnv
 from tests.support.databases import REDIS_URL, TestDatabase
 
-HANDLERS = ("health", "availability", "reservations")
+HANDLERS = ("health", "availability", "reservations", "restaurant_admin")
 
 
 @pytest.fixture

@@ -61,7 +61,7 @@ def test_healthz_through_lambda_needs_neither_aws_nor_the_database() -> None:
     assert outcome == {"status": 200, "body": '{"status":"ok"}', "heavy": []}
 
 
-@pytest.mark.parametrize("handler", ["health", "availability", "reservations"])
+@pytest.mark.parametrize("handler", ["health", "availability", "reservations", "restaurant_admin"])
 def test_importing_a_handler_loads_no_driver_sdk_tracer_or_settings(handler: str) -> None:
     probe = (
         f"import sys, frontdesk.handlers.{handler} as h\n"
@@ -198,3 +198,14 @@ def test_the_database_connection_is_made_once_and_reused_across_invocations(lamb
     lambda_env.invoke("availability", "availability_check.json")
     lambda_env.invoke("reservations", "reservations_by_phone.json")
     assert wiring.services().store is store and store._db._pool is pool and pool is not None
+
+
+def test_a_configuration_change_through_lambda_is_logged_as_the_iam_caller_not_a_header(
+        lambda_env: LambdaEnv) -> None:
+    response = lambda_env.invoke("restaurant_admin", "config_special_day_add.json")
+    assert response["statusCode"] == 201, response
+    assert json_body(response)["special_day"]["reason"] == "private event"
+    expected = "iam:arn:aws:sts::123456789012:assumed-role/frontdesk-staff/ana"
+    assert lambda_env.database.scalar("SELECT actor FROM event_log WHERE kind = 'special_day.added'") == expected
+    again = lambda_env.invoke("restaurant_admin", "config_special_day_add.json")  # the same date: overlaps
+    assert again["statusCode"] == 422 and "overlaps special day" in json_body(again)["detail"]
