@@ -63,15 +63,15 @@ app.add_typer(db.app, name="db")
 app.command()(servers.serve)
 app.command()(servers.bridge)
 app.command()(servers.dev)
-# -- running a restaurant --
-app.add_typer(reservations.app, name="reservations")
-app.add_typer(guests.app, name="guests")
-app.add_typer(tables.app, name="tables")
+# -- running a restaurant, in the order an owner sets one up (README: "Run your restaurant") --
 app.add_typer(restaurants.app, name="restaurants")
 app.add_typer(hours.app, name="hours")
 app.add_typer(special_days.app, name="special-days")
 app.add_typer(capacity.app, name="capacity")
 app.add_typer(turn_times.app, name="turn-times")
+app.add_typer(tables.app, name="tables")
+app.add_typer(reservations.app, name="reservations")
+app.add_typer(guests.app, name="guests")
 app.add_typer(sms.app, name="sms")
 
 
