@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Reinstall whenever pyproject.toml changes.
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install dev test test-fast lint typecheck synth bench-engine bench-api bench-bridge clean
+.PHONY: install dev test test-fast lint typecheck synth bench-engine bench-api bench-bridge bench-ops clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,13 @@ bench-api: install
 
 bench-bridge: install
 	$(BIN)/python bench/bridge_load.py
+
+## Restaurant operations: commits with and without tables, the SMS outbox's cost and drain rate, and how long a
+## configuration change holds the lock bookings wait on.
+bench-ops: install
+	$(BIN)/python bench/tables.py --seconds 10
+	$(BIN)/python bench/sms_outbox.py --commits 400
+	$(BIN)/python bench/config_changes.py --bookings 10000
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
