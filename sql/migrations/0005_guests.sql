@@ -102,6 +102,9 @@ CREATE TRIGGER reservations_count_guest_visits
 -- the correction no_show -> seated (the guest turned up late after all). The same status again is a replay
 -- and returns the reservation unchanged. Anything else is FD030. Leaving no_show makes the booking live
 -- again, so the duplicate guard may refuse it (FD016).
+-- A no-show or a completed visit only once the booking's start has come (FD030 before it): marking one early
+-- would free its capacity and table and count against the guest for a time that has not come. Seating early
+-- is fine (guests arrive early). The clock is clock_timestamp(), not the transaction's start.
 CREATE FUNCTION set_reservation_status_v1(p_id uuid, p_status text, p_actor text)
 RETURNS jsonb
 LANGUAGE plpgsql AS $$
@@ -109,6 +112,8 @@ DECLARE
     v_old reservations;
     v_row reservations;
     v_constraint text;
+    v_local timestamp;
+    v_starts text;
 BEGIN
     IF p_status IS NULL OR p_status NOT IN ('seated', 'completed', 'no_show') THEN
         RAISE EXCEPTION 'status must be seated, completed or no_show (got %)', coalesce(p_status, 'nothing')
@@ -126,6 +131,17 @@ BEGIN
             OR (v_old.status = 'no_show' AND p_status = 'seated')) THEN
         RAISE EXCEPTION 'a reservation that is % cannot be marked %', replace(v_old.status, '_', '-'),
             replace(p_status, '_', '-') USING ERRCODE = 'FD030';
+    END IF;
+    IF p_status IN ('no_show', 'completed') AND clock_timestamp() < lower(v_old.during) THEN
+        -- UTC -> the restaurant's local time; the date too unless the start is today there.
+        SELECT lower(v_old.during) AT TIME ZONE rt.timezone,
+               CASE WHEN (lower(v_old.during) AT TIME ZONE rt.timezone)::date
+                         = (clock_timestamp() AT TIME ZONE rt.timezone)::date THEN 'at HH24:MI'
+                    ELSE 'on YYYY-MM-DD "at" HH24:MI' END
+          INTO v_local, v_starts
+          FROM restaurants rt WHERE rt.id = v_old.restaurant_id;
+        RAISE EXCEPTION 'a reservation cannot be marked % before it starts %', replace(p_status, '_', '-'),
+            to_char(v_local, v_starts) USING ERRCODE = 'FD030';
     END IF;
     BEGIN
         UPDATE reservations SET status = p_status, updated_at = now() WHERE id = p_id RETURNING * INTO v_row;

@@ -10,7 +10,7 @@ import pytest
 from frontdesk.core.booking import BookingService, SlotRequest
 from frontdesk.core.model import Guest
 from tests.support.cli import run_cli
-from tests.support.databases import TestDatabase
+from tests.support.databases import TestDatabase, start_in_the_past
 from tests.support.dates import next_weekday
 
 ANA = Guest("Ana Lima", "+12125550101")
@@ -30,6 +30,7 @@ def test_seat_then_complete_updates_the_book_and_the_guest_and_names_who_did_it(
     assert seated.stdout.strip().startswith("Seated: Ana Lima, party of 4,") and "19:00" in seated.stdout
     again = run_cli("reservations", "seat", str(made.id), database=database)
     assert "was already seated (nothing changed)" in again.stdout
+    start_in_the_past(database, made.id)
     done = run_cli("reservations", "complete", str(made.id), "--json", database=database)
     assert done.code == 0 and done.json()["status"] == "completed" and done.json()["replayed"] is False
     assert database.rows("SELECT visit_count, no_show_count FROM guests") == [(1, 0)]
@@ -39,6 +40,7 @@ def test_seat_then_complete_updates_the_book_and_the_guest_and_names_who_did_it(
 
 def test_no_show_then_seat_corrects_the_count(booking: BookingService, database: TestDatabase) -> None:
     made = _book(booking)
+    start_in_the_past(database, made.id)
     result = run_cli("reservations", "no-show", str(made.id), database=database)
     assert (result.code, result.stdout.split(":")[0]) == (0, "Marked no-show")
     assert database.rows("SELECT visit_count, no_show_count FROM guests") == [(0, 1)]
@@ -76,11 +78,24 @@ def test_a_change_the_floor_does_not_allow_is_one_line_and_changes_nothing(
     assert (result.code, result.stderr.strip(), result.stdout) == (
         1, "frontdesk: a reservation that is cancelled cannot be marked seated", "")
     completed = _book(booking, 20, Guest("Ben", "+12125550102"))
+    start_in_the_past(database, completed.id)
     booking.set_status(completed.id, "completed")
     refused = run_cli("reservations", "cancel", str(completed.id), database=database)
     assert (refused.code, refused.stderr.strip()) == (1, "frontdesk: a reservation that is completed cannot be "
                                                          "cancelled")
     assert database.rows("SELECT status FROM reservations ORDER BY created_at") == [("cancelled",), ("completed",)]
+
+
+@pytest.mark.parametrize(("command", "words"), [("no-show", "no-show"), ("complete", "completed")])
+def test_a_no_show_or_complete_before_the_start_is_one_line_and_changes_nothing(
+    booking: BookingService, database: TestDatabase, command: str, words: str
+) -> None:
+    made = _book(booking)
+    result = run_cli("reservations", command, str(made.id), database=database)
+    assert (result.code, result.stderr.strip(), result.stdout) == (
+        1, f"frontdesk: a reservation cannot be marked {words} before it starts on {next_weekday(3)} at 19:00", "")
+    assert database.rows("SELECT status FROM reservations") == [("confirmed",)]
+    assert database.rows("SELECT visit_count, no_show_count FROM guests") == [(0, 0)]
 
 
 @pytest.mark.parametrize("command", ["cancel", "seat", "complete", "no-show"])

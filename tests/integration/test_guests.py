@@ -5,9 +5,10 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Callable
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -24,7 +25,13 @@ from frontdesk.core.errors import (
 )
 from frontdesk.core.guests import GuestBook, GuestChanges
 from frontdesk.core.model import Guest, ReservationStatus
-from tests.support.databases import TestDatabase, create_database, drop_database, unique_name
+from tests.support.databases import (
+    TestDatabase,
+    create_database,
+    drop_database,
+    start_in_the_past,
+    unique_name,
+)
 from tests.support.dates import next_weekday
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "sql" / "migrations"
@@ -77,16 +84,18 @@ def test_the_stored_name_wins_over_a_later_bookings_name_unless_it_is_empty(
 def test_seated_then_completed_counts_one_visit_and_a_no_show_counts_a_no_show(
     booking: BookingService, guests: GuestBook, database: TestDatabase
 ) -> None:
-    first_day, second_day = next_weekday(2), next_weekday(3)
-    first = booking.commit_slot("demo-bistro", at(first_day, 19), ANA)
-    second = booking.commit_slot("demo-bistro", at(second_day, 19), ANA)
+    first = booking.commit_slot("demo-bistro", at(next_weekday(2), 19), ANA)
+    second = booking.commit_slot("demo-bistro", at(next_weekday(3), 19), ANA)
+    start_in_the_past(database, first.id, minutes_ago=300)
+    start_in_the_past(database, second.id, minutes_ago=30)
     assert booking.set_status(first.id, "seated", actor="maria").status is ReservationStatus.SEATED
     assert counters(database) == (1, 0)
     assert booking.set_status(first.id, "completed", actor="maria").status is ReservationStatus.COMPLETED
     assert counters(database) == (1, 0)
     booking.set_status(second.id, "no_show", actor="maria")
     guest = guests.lookup("demo-bistro", ANA.phone)
-    assert (guest.visit_count, guest.no_show_count, guest.last_visit_on) == (1, 1, first_day)
+    assert (guest.visit_count, guest.no_show_count) == (1, 1)
+    assert guest.last_visit_on == booking.get(first.id).service_date  # the day it moved to
     assert database.rows("SELECT kind, actor, payload->>'from' FROM event_log WHERE kind <> 'reservation.confirmed'"
                          " ORDER BY id") == [("reservation.seated", "maria", "confirmed"),
                                              ("reservation.completed", "maria", "seated"),
@@ -97,6 +106,7 @@ def test_completed_without_being_seated_still_counts_one_visit(
     booking: BookingService, database: TestDatabase
 ) -> None:
     reservation = booking.commit_slot("demo-bistro", at(next_weekday(2), 19), ANA)
+    start_in_the_past(database, reservation.id)
     booking.set_status(reservation.id, "completed")
     assert counters(database) == (1, 0)
 
@@ -104,8 +114,10 @@ def test_completed_without_being_seated_still_counts_one_visit(
 def test_a_no_show_corrected_to_seated_moves_the_count_instead_of_adding(
     booking: BookingService, database: TestDatabase
 ) -> None:
-    day = next_weekday(2)
-    reservation = booking.commit_slot("demo-bistro", at(day, 19), ANA)
+    reservation = booking.commit_slot("demo-bistro", at(next_weekday(2), 19), ANA)
+    start_in_the_past(database, reservation.id)
+    # the move took its capacity along: the counters still equal the bookings
+    assert database.rows("SELECT * FROM bucket_loads_drift_v1(%s)", [reservation.restaurant_id]) == []
     booking.set_status(reservation.id, "no_show")
     assert counters(database) == (0, 1)
     assert database.scalar("SELECT parties_present FROM bucket_loads WHERE parties_present > 0 LIMIT 1") is None
@@ -136,6 +148,7 @@ def test_transitions_the_floor_does_not_allow_are_refused_and_change_nothing(
     booking: BookingService, database: TestDatabase, path: list[str], refused: str
 ) -> None:
     reservation = booking.commit_slot("demo-bistro", at(next_weekday(2), 19), ANA)
+    start_in_the_past(database, reservation.id)  # so only the transition itself can be what is refused
     for status in path:
         if status == "cancelled":
             booking.cancel(reservation.id)
@@ -147,6 +160,78 @@ def test_transitions_the_floor_does_not_allow_are_refused_and_change_nothing(
         booking.set_status(reservation.id, refused)
     assert (booking.get(reservation.id), counters(database),
             database.scalar("SELECT count(*) FROM event_log")) == before
+
+
+# -- no-show and completed only once the booking's start has come --------------------------------------------
+
+def floor_state(database: TestDatabase, reservation_id: UUID) -> tuple[object, ...]:
+    """Everything a status change touches: the booking, the guest, capacity, tables, the audit log."""
+    return (database.rows("SELECT status, updated_at FROM reservations WHERE id = %s", [reservation_id]),
+            database.rows("SELECT phone, visit_count, no_show_count, last_visit_on FROM guests ORDER BY phone"),
+            database.rows("SELECT bucket, covers_present, parties_present, covers_starting FROM bucket_loads"
+                          " WHERE covers_present <> 0 OR parties_present <> 0 OR covers_starting <> 0 ORDER BY bucket"),
+            database.rows("SELECT reservation_id, table_id, live, during FROM reservation_tables ORDER BY table_id"),
+            database.scalar("SELECT count(*) FROM event_log"))
+
+
+def with_a_table(database: TestDatabase) -> None:
+    database.scalar("SELECT add_dining_table_v1(id, 'T2', '', 1, 2, true, 'test') FROM restaurants"
+                    " WHERE slug = 'demo-bistro'")
+
+
+@pytest.mark.parametrize(("status", "words"), [("no_show", "no-show"), ("completed", "completed")])
+def test_a_no_show_or_completed_before_the_start_is_refused_and_changes_nothing(
+    booking: BookingService, database: TestDatabase, status: str, words: str
+) -> None:
+    with_a_table(database)
+    day = next_weekday(2)
+    reservation = booking.commit_slot("demo-bistro", at(day, 19, 30), ANA)
+    assert reservation.tables == ("T2",)
+    before = floor_state(database, reservation.id)
+    with pytest.raises(InvalidStateTransition) as refused:
+        booking.set_status(reservation.id, status, actor="maria")
+    assert refused.value.detail == f"a reservation cannot be marked {words} before it starts on {day} at 19:30"
+    assert floor_state(database, reservation.id) == before
+    assert booking.get(reservation.id).status is ReservationStatus.CONFIRMED
+
+
+def test_a_party_seated_early_cannot_be_completed_before_its_start(
+    booking: BookingService, database: TestDatabase
+) -> None:
+    day = next_weekday(2)
+    reservation = booking.commit_slot("demo-bistro", at(day, 19), ANA)
+    assert booking.set_status(reservation.id, "seated").status is ReservationStatus.SEATED  # guests arrive early
+    assert counters(database) == (1, 0)
+    before = floor_state(database, reservation.id)
+    with pytest.raises(InvalidStateTransition, match=f"cannot be marked completed before it starts on {day} at 19:00"):
+        booking.set_status(reservation.id, "completed")
+    assert floor_state(database, reservation.id) == before
+    start_in_the_past(database, reservation.id, minutes_ago=1)
+    assert booking.set_status(reservation.id, "completed").status is ReservationStatus.COMPLETED
+    assert counters(database) == (1, 0)
+
+
+def test_a_no_show_is_refused_until_the_start_today_and_taken_once_it_has_passed(
+    booking: BookingService, database: TestDatabase
+) -> None:
+    with_a_table(database)
+    reservation = booking.commit_slot("demo-bistro", at(next_weekday(2), 19), ANA)
+    start_in_the_past(database, reservation.id, minutes_ago=-20)  # starts in 20 minutes
+    start = booking.get(reservation.id).start.astimezone(ZoneInfo("America/New_York"))
+    today = datetime.now(ZoneInfo("America/New_York")).date()
+    when = f"at {start:%H:%M}" if start.date() == today else f"on {start:%Y-%m-%d} at {start:%H:%M}"
+    with pytest.raises(InvalidStateTransition) as refused:
+        booking.set_status(reservation.id, "no_show")
+    assert refused.value.detail == f"a reservation cannot be marked no-show before it starts {when}"
+    assert booking.get(reservation.id).status is ReservationStatus.CONFIRMED
+    start_in_the_past(database, reservation.id, minutes_ago=1)
+    missed = booking.set_status(reservation.id, "no_show", actor="maria")
+    assert (missed.status, missed.replayed) == (ReservationStatus.NO_SHOW, False)
+    assert counters(database) == (0, 1)
+    assert database.rows("SELECT live FROM reservation_tables") == [(False,)]  # its table is free again
+    assert database.rows("SELECT * FROM bucket_loads_drift_v1(%s)", [reservation.restaurant_id]) == []
+    assert database.rows("SELECT kind, actor FROM event_log WHERE kind = 'reservation.no_show'") == [
+        ("reservation.no_show", "maria")]
 
 
 @pytest.mark.parametrize("status", ["confirmed", "cancelled", "SEATED", "", "seated; DROP TABLE guests", "x" * 500])
@@ -165,6 +250,8 @@ def test_two_staff_seating_the_same_reservation_at_once_count_one_visit(
     booking: BookingService, database: TestDatabase
 ) -> None:
     reservations = [booking.commit_slot("demo-bistro", at(next_weekday(d), 19), ANA) for d in (2, 3, 4)]
+    for n, r in enumerate(reservations):  # started, a turn and more apart (one phone)
+        start_in_the_past(database, r.id, minutes_ago=30 + 300 * n)
     barrier = threading.Barrier(12)
     results: list[object] = []
 
@@ -223,8 +310,10 @@ def test_seating_a_no_show_refuses_when_the_same_phone_has_booked_over_it_since(
 ) -> None:
     day = next_weekday(2)
     missed = booking.commit_slot("demo-bistro", at(day, 18), ANA)
+    start_in_the_past(database, missed.id, minutes_ago=60)
     booking.set_status(missed.id, "no_show")
-    booking.commit_slot("demo-bistro", at(day, 19), ANA)  # the no-show no longer blocks the phone
+    since = booking.commit_slot("demo-bistro", at(day, 19), ANA)
+    start_in_the_past(database, since.id, minutes_ago=15)  # over the missed one: it no longer blocks the phone
     with pytest.raises(SlotUnavailable) as refused:
         booking.set_status(missed.id, "seated")
     assert refused.value.reason == "duplicate_booking"
@@ -314,13 +403,21 @@ def test_the_same_phone_may_book_the_same_time_at_another_restaurant(
     assert booking.commit_slot(make_restaurant(), at(day, 19), ANA).status is ReservationStatus.CONFIRMED
 
 
-def test_a_cancelled_or_no_show_booking_does_not_block_the_phone(booking: BookingService) -> None:
+def test_a_cancelled_or_no_show_booking_does_not_block_the_phone(
+    booking: BookingService, database: TestDatabase
+) -> None:
     day = next_weekday(2)
     cancelled = booking.commit_slot("demo-bistro", at(day, 19), ANA)
     booking.cancel(cancelled.id)
     missed = booking.commit_slot("demo-bistro", at(day, 19), ANA)
+    start_in_the_past(database, missed.id)
     booking.set_status(missed.id, "no_show")
-    assert booking.commit_slot("demo-bistro", at(day, 19), ANA).status is ReservationStatus.CONFIRMED
+    again = booking.commit_slot("demo-bistro", at(day, 19), ANA)
+    assert again.status is ReservationStatus.CONFIRMED
+    start_in_the_past(database, again.id)  # onto the no-show's time: the duplicate guard lets it overlap
+    moved, no_show = booking.get(again.id), booking.get(missed.id)
+    assert moved.start < no_show.end and no_show.start < moved.end
+    assert (moved.status, no_show.status) == (ReservationStatus.CONFIRMED, ReservationStatus.NO_SHOW)
 
 
 def test_a_seated_booking_still_blocks_the_phone(booking: BookingService) -> None:

@@ -17,7 +17,7 @@ from frontdesk.core.booking import BookingService, SlotRequest
 from frontdesk.core.errors import SlotUnavailable
 from frontdesk.core.model import Channel, Guest, Reservation, ReservationStatus
 from frontdesk.core.tables import DiningTable, TableAdmin
-from tests.support.databases import TestDatabase
+from tests.support.databases import TestDatabase, start_in_the_past
 from tests.support.dates import next_weekday
 
 
@@ -264,14 +264,18 @@ def test_a_no_show_who_turns_up_after_all_is_seated_at_another_free_table_or_non
     add(tables, roomy, "T4", 3, 4)
     day = next_weekday(6)
     late = book(booking, roomy, day, time(19), 2, 1)
+    start_in_the_past(database, late.id, minutes_ago=30)  # a no-show only once its time has come
     booking.store.set_status(late.id, ReservationStatus.NO_SHOW, actor="floor")
-    assert book(booking, roomy, day, time(19), 2, 2).tables == ("T2",)  # its table was given away
+    walk_in = book(booking, roomy, day, time(19), 2, 2)
+    assert walk_in.tables == ("T2",)
+    start_in_the_past(database, walk_in.id, minutes_ago=30)  # its table was given away over the same time
     seated = booking.store.set_status(late.id, ReservationStatus.SEATED, actor="floor")
     assert seated.status is ReservationStatus.SEATED and seated.tables == ()  # nothing else fits two
     assert_tables_follow_reservations(database)
     other = book(booking, roomy, day, time(17), 2, 3)
+    start_in_the_past(database, other.id, minutes_ago=330)  # well clear of the two above
     booking.store.set_status(other.id, ReservationStatus.NO_SHOW, actor="floor")
-    book(booking, roomy, day, time(17), 2, 4)
+    start_in_the_past(database, book(booking, roomy, day, time(17), 2, 4).id, minutes_ago=330)
     database.rows("UPDATE dining_tables SET min_seats = 1 WHERE name = 'T4' RETURNING id")
     assert booking.store.set_status(other.id, ReservationStatus.SEATED, actor="floor").tables == ("T4",)
     assert_tables_follow_reservations(database)

@@ -132,3 +132,31 @@ def iter_prefix_cleanup(prefix: str) -> Iterator[str]:
     finally:
         delete_prefix(client, prefix)
         client.close()
+
+
+def start_in_the_past(database: TestDatabase, reservation_id: uuid.UUID, minutes_ago: int = 30) -> None:
+    """Move a booking so it started ``minutes_ago`` minutes ago, as if its time had come: what the floor may
+    mark no-show or completed (set_reservation_status_v1 refuses both before the start). The start lands on
+    the 15-minute grid bookings use, so at least ``minutes_ago`` back (a negative value: up to that far ahead).
+    Same length; the service date follows the new start's local date (good enough away from midnight). A plain
+    UPDATE as the admin role, so the triggers move its bucket_loads and reservation_tables with it; the
+    "modified" text the SMS trigger would queue is not queued (time passing is no change a guest hears about).
+    Bookings of one phone moved here must not overlap (the duplicate guard): give them starts a turn apart."""
+    with database.connect() as conn, conn.transaction():
+        tables_before = conn.execute("SELECT array_agg(table_id ORDER BY table_id) FROM reservation_tables"
+                                     " WHERE reservation_id = %s", [reservation_id]).fetchone()
+        conn.execute("ALTER TABLE reservations DISABLE TRIGGER reservations_enqueue_sms")
+        moved = conn.execute(
+            "UPDATE reservations r"
+            "   SET during = tstzrange(s.start, s.start + (upper(r.during) - lower(r.during))),"
+            "       service_date = (s.start AT TIME ZONE rt.timezone)::date"
+            "  FROM restaurants rt,"
+            "       (SELECT fd_bucket_floor(clock_timestamp() - make_interval(mins => %s)) AS start) s"
+            " WHERE r.id = %s AND rt.id = r.restaurant_id RETURNING r.id", [minutes_ago, reservation_id]).fetchone()
+        conn.execute("ALTER TABLE reservations ENABLE TRIGGER reservations_enqueue_sms")
+        if moved is None:
+            raise LookupError(f"no reservation {reservation_id}")
+        tables_after = conn.execute("SELECT array_agg(table_id ORDER BY table_id) FROM reservation_tables"
+                                    " WHERE reservation_id = %s", [reservation_id]).fetchone()
+        if tables_after != tables_before:  # the table trigger re-picked: the move collided with another booking
+            raise AssertionError(f"moving {reservation_id} into the past changed its tables")

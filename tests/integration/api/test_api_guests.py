@@ -4,12 +4,13 @@ what garbage gets (a 4xx problem that says what is wrong, never a 500)."""
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
 
 from tests.integration.api.conftest import PHONE, assert_problem, weekday_ahead
-from tests.support.databases import TestDatabase
+from tests.support.databases import TestDatabase, start_in_the_past
 
 pytestmark = pytest.mark.anyio
 
@@ -26,6 +27,7 @@ async def test_seating_then_completing_counts_one_visit_for_the_guest(
     client: httpx.AsyncClient, database: TestDatabase
 ) -> None:
     reservation = await _book(client)
+    start_in_the_past(database, UUID(reservation["id"]))
     seated = await client.post(f"/api/v1/reservations/{reservation['id']}/status",
                                json={"status": "seated", "actor": "maria"})
     assert seated.status_code == 200, seated.text
@@ -38,7 +40,7 @@ async def test_seating_then_completing_counts_one_visit_for_the_guest(
     assert guest.status_code == 200, guest.text
     body = guest.json()
     assert (body["name"], body["visit_count"], body["no_show_count"]) == ("Ana", 1, 0)
-    assert body["last_visit_on"] == reservation["service_date"]
+    assert body["last_visit_on"] == done.json()["service_date"]
     assert database.rows("SELECT kind, actor FROM event_log WHERE kind LIKE 'reservation.%%' ORDER BY id") == [
         ("reservation.confirmed", "api"), ("reservation.seated", "maria"), ("reservation.completed", "api")]
 
@@ -51,11 +53,26 @@ async def test_a_change_the_floor_does_not_allow_is_a_409_that_says_so(client: h
     assert problem["detail"] == "a reservation that is cancelled cannot be marked seated"
 
 
+async def test_a_no_show_before_the_start_is_a_409_that_says_when_and_changes_nothing(
+    client: httpx.AsyncClient, database: TestDatabase
+) -> None:
+    reservation = await _book(client, hh=19)
+    for status, words in (("no_show", "no-show"), ("completed", "completed")):
+        response = await client.post(f"/api/v1/reservations/{reservation['id']}/status", json={"status": status})
+        problem = assert_problem(response, 409, "invalid_state")
+        assert problem["detail"] == (f"a reservation cannot be marked {words} before it starts on "
+                                     f"{reservation['service_date']} at 19:00")
+    assert database.rows("SELECT status FROM reservations") == [("confirmed",)]
+    assert database.rows("SELECT visit_count, no_show_count FROM guests") == [(0, 0)]
+
+
 async def test_a_no_show_shows_on_the_guest_and_a_guest_is_found_by_id_or_slug(
-    client: httpx.AsyncClient, demo_id: str
+    client: httpx.AsyncClient, database: TestDatabase, demo_id: str
 ) -> None:
     reservation = await _book(client)
-    await client.post(f"/api/v1/reservations/{reservation['id']}/status", json={"status": "no_show"})
+    start_in_the_past(database, UUID(reservation["id"]))
+    missed = await client.post(f"/api/v1/reservations/{reservation['id']}/status", json={"status": "no_show"})
+    assert missed.status_code == 200, missed.text
     for key in ("demo-bistro", demo_id):
         guest = (await client.get(f"/api/v1/restaurants/{key}/guests/%2B{PHONE[1:]}")).json()
         assert (guest["visit_count"], guest["no_show_count"]) == (0, 1)
