@@ -132,7 +132,10 @@ BEGIN
         RAISE EXCEPTION 'a reservation that is % cannot be marked %', replace(v_old.status, '_', '-'),
             replace(p_status, '_', '-') USING ERRCODE = 'FD030';
     END IF;
-    IF p_status IN ('no_show', 'completed') AND clock_timestamp() < lower(v_old.during) THEN
+    -- Nobody is a no-show, and nobody skipped straight to completed, before their time. A party that was
+    -- seated (early) may leave whenever it leaves: completing it frees its table.
+    IF (p_status = 'no_show' OR (p_status = 'completed' AND v_old.status = 'confirmed'))
+       AND clock_timestamp() < lower(v_old.during) THEN
         -- UTC -> the restaurant's local time; the date too unless the start is today there.
         SELECT lower(v_old.during) AT TIME ZONE rt.timezone,
                CASE WHEN (lower(v_old.during) AT TIME ZONE rt.timezone)::date

@@ -195,20 +195,16 @@ def test_a_no_show_or_completed_before_the_start_is_refused_and_changes_nothing(
     assert booking.get(reservation.id).status is ReservationStatus.CONFIRMED
 
 
-def test_a_party_seated_early_cannot_be_completed_before_its_start(
+def test_a_party_seated_early_can_leave_before_its_booked_start_and_frees_its_table(
     booking: BookingService, database: TestDatabase
 ) -> None:
+    with_a_table(database)
     day = next_weekday(2)
     reservation = booking.commit_slot("demo-bistro", at(day, 19), ANA)
     assert booking.set_status(reservation.id, "seated").status is ReservationStatus.SEATED  # guests arrive early
-    assert counters(database) == (1, 0)
-    before = floor_state(database, reservation.id)
-    with pytest.raises(InvalidStateTransition, match=f"cannot be marked completed before it starts on {day} at 19:00"):
-        booking.set_status(reservation.id, "completed")
-    assert floor_state(database, reservation.id) == before
-    start_in_the_past(database, reservation.id, minutes_ago=1)
     assert booking.set_status(reservation.id, "completed").status is ReservationStatus.COMPLETED
     assert counters(database) == (1, 0)
+    assert booking.commit_slot("demo-bistro", at(day, 19), BEN).tables == ("T2",)
 
 
 def test_a_no_show_is_refused_until_the_start_today_and_taken_once_it_has_passed(
