@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-HANDLERS = ("frontdesk.handlers.health", "frontdesk.handlers.availability", "frontdesk.handlers.reservations")
+HANDLERS = ("frontdesk.handlers.health", "frontdesk.handlers.availability", "frontdesk.handlers.reservations",
+            "frontdesk.handlers.restaurant_admin", "frontdesk.handlers.notifier")
 HEAVY = ("psycopg", "psycopg_pool", "redis", "boto3", "botocore", "aws_xray_sdk", "pydantic_settings",
          "aws_lambda_powertools.logging", "aws_lambda_powertools.metrics")
 
