@@ -96,6 +96,7 @@ def build(app: App) -> FrontDeskStacks:
             bridge_service=bridge.bridge.service,
             load_balancer=network.load_balancer,
             bridge_target_group=bridge.bridge.target_group,
+            sms_dead_letters=notifications.queues.dead_letters,
         ),
         **name("Observability"), description="Front Desk: alarms to SNS and the operations dashboard",
     )

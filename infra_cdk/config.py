@@ -36,6 +36,7 @@ METRICS_NAMESPACE = "FrontDesk"
 #: Powertools' default EMF dimension is ``service`` = POWERTOOLS_SERVICE_NAME.
 API_SERVICE_NAME = "api"
 BRIDGE_SERVICE_NAME = "bridge"
+NOTIFIER_SERVICE_NAME = "notifier"  # the notifier and sweep Lambdas (guest SMS)
 REDIS_KEY_PREFIX = "fd:"
 
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")

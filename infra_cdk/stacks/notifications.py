@@ -9,6 +9,9 @@ transaction as the change), so the sweep delivers whatever the queue loses. Both
 subnets with the API functions' security group (RDS Proxy as app_user) and read the Twilio credentials
 from the same Secrets Manager secret as the webhooks.
 
+Its alarms (dead letters, SMS backlog age, failures, the two functions' errors and throttles) live in the
+Observability stack, next to the on-call topic: Observability depends on this stack, never the reverse.
+
 This stack is deployed after the API stack so its functions never run before the migration that creates the
 outbox. The API's reservations function is given the queue by its deterministic name and ARN (account and
 region pseudo-parameters, no cross-stack token), so the API stack never depends on this one.
@@ -18,8 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Aws, Duration, Stack
-from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import Aws, CfnOutput, Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -30,7 +32,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra_cdk.bundling import lambda_code
-from infra_cdk.config import METRICS_NAMESPACE, PROXY_PORT, StageConfig
+from infra_cdk.config import METRICS_NAMESPACE, NOTIFIER_SERVICE_NAME, PROXY_PORT, StageConfig
 from infra_cdk.stacks.api import ServiceFunction
 from infra_cdk.stacks.data import AppSecrets, PostgresDatabase
 
@@ -110,7 +112,7 @@ class NotificationsStack(Stack):
             "DATABASE_PROXY_HOST": database.proxy.endpoint,
             "DATABASE_PROXY_PORT": str(PROXY_PORT),
             "TWILIO_SECRET_ARN": secrets.twilio_auth_token.secret_arn,
-            "POWERTOOLS_SERVICE_NAME": "notifier",
+            "POWERTOOLS_SERVICE_NAME": NOTIFIER_SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         }
         if config.twilio_account_sid:
@@ -145,15 +147,14 @@ class NotificationsStack(Stack):
         )
         self.functions = {"notifier": self.notifier.function, "sweeper": self.sweeper.function}
 
-        # Anything in the dead-letter queue is a reservation whose wake-up failed five times: worth a look
-        # (its SMS is still sent by the sweep, so this is a signal, not data loss).
-        self.dead_letter_alarm = cloudwatch.Alarm(
-            self, "DeadLettersAlarm",
-            alarm_description="Notifier messages dead-lettered (the sweep still sends their SMS); check the "
-                              "notifier's logs",
-            metric=self.queues.dead_letters.metric_approximate_number_of_messages_visible(
-                period=Duration.minutes(5)),
-            threshold=1, evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
+        # What the on-call runbook (infra_cdk/RUNBOOK.md) needs to act on an SMS alarm.
+        CfnOutput(self, "SweeperFunctionName", value=self.sweeper.function.function_name,
+                  description="Invoke to deliver due SMS now; it answers with what it sent and the backlog left")
+        CfnOutput(self, "NotifierLogGroup", value=self.notifier.log_group.log_group_name,
+                  description="The notifier Lambda's logs (why a wake-up was dead-lettered)")
+        CfnOutput(self, "SweeperLogGroup", value=self.sweeper.log_group.log_group_name,
+                  description="The sweep Lambda's logs (one 'sweep done' line a minute)")
+        CfnOutput(self, "DeadLetterQueueUrl", value=self.queues.dead_letters.queue_url,
+                  description="Notifier wake-ups that failed 5 times")
+        CfnOutput(self, "DeadLetterQueueArn", value=self.queues.dead_letters.queue_arn,
+                  description="Source ARN for `aws sqs start-message-move-task` (redrive to the work queue)")

@@ -1,8 +1,9 @@
 """Observability: alarms to one encrypted SNS topic, and one dashboard.
 
 Application metrics are EMF, namespace ``FrontDesk``: the API's carry the Powertools default dimension
-``service=api``; the bridge's ``service=bridge``. A metric emitted with a different dimension set is a
-different CloudWatch metric, so the app must keep exactly these dimensions for the alarms to see it.
+``service=api``; the bridge's ``service=bridge``; the SMS notifier's and sweep's ``service=notifier``. A metric
+emitted with a different dimension set is a different CloudWatch metric, so the app must keep exactly these
+dimensions for the alarms to see it.
 """
 
 from __future__ import annotations
@@ -22,13 +23,25 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra_cdk.config import API_SERVICE_NAME, BRIDGE_SERVICE_NAME, METRICS_NAMESPACE, StageConfig
+from infra_cdk.config import (
+    API_SERVICE_NAME,
+    BRIDGE_SERVICE_NAME,
+    METRICS_NAMESPACE,
+    NOTIFIER_SERVICE_NAME,
+    StageConfig,
+)
 from infra_cdk.stacks.bridge import active_calls_metric
 
 FIVE_MINUTES = Duration.minutes(5)
 AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+#: A guest whose confirmation text is this late (seconds since the change was written) pages on-call.
+SMS_BACKLOG_AGE_SECONDS = 600
+#: Failed texts in 15 minutes that mean more than one guest's bad number (a landline, a typo).
+SMS_FAILURES = 5
+SMS_OUTCOMES = ("SmsSent", "SmsFailed", "SmsSuppressed", "SmsRetrying")
 
 
 def app_metric(name: str, service: str, statistic: str, period: Duration = FIVE_MINUTES) -> cloudwatch.Metric:
@@ -50,6 +63,8 @@ class MonitoredResources:
     bridge_service: ecs.FargateService
     load_balancer: elbv2.ApplicationLoadBalancer
     bridge_target_group: elbv2.ApplicationTargetGroup
+    #: The notifier's dead-letter queue (Notifications stack).
+    sms_dead_letters: sqs.IQueue
 
     def target_metric(self, name: str, statistic: str, period: Duration = FIVE_MINUTES) -> cloudwatch.Metric:
         """ALB target-group metric built from the two full names (no Fn::Split of a cross-stack ARN)."""
@@ -103,6 +118,7 @@ class Alarms(Construct):
             name: str, metric: cloudwatch.IMetric, threshold: float, description: str, *,
             periods: int = 1, datapoints: int | None = None,
             comparison: cloudwatch.ComparisonOperator = AT_LEAST,
+            missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
         ) -> cloudwatch.Alarm:
             created = cloudwatch.Alarm(
                 self, name,
@@ -113,7 +129,7 @@ class Alarms(Construct):
                 evaluation_periods=periods,
                 datapoints_to_alarm=datapoints or periods,
                 comparison_operator=comparison,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                treat_missing_data=missing,
             )
             created.add_alarm_action(action)
             created.add_ok_action(action)
@@ -205,6 +221,34 @@ class Alarms(Construct):
             app_metric("Transfer", BRIDGE_SERVICE_NAME, "Sum", period=Duration.minutes(15)),
             10,
             "10 or more calls transferred to the restaurant in 15 minutes: the AI host is handing calls back.",
+        )
+        # Guest SMS. The notifier's and the sweep's errors and throttles are among the Lambda alarms above.
+        alarm(
+            "sms-dead-letters",
+            watched.sms_dead_letters.metric_approximate_number_of_messages_visible(
+                period=FIVE_MINUTES, statistic="Maximum"),
+            0,
+            "A notifier wake-up was dead-lettered after 5 failed receives (the notifier could not reach the "
+            "database or crashed). The sweep still sends its SMS; find out why, then redrive or purge the DLQ.",
+            comparison=above,
+        )
+        alarm(
+            "sms-backlog-age",
+            app_metric("SmsOldestUnsentAge", NOTIFIER_SERVICE_NAME, "Maximum"),
+            SMS_BACKLOG_AGE_SECONDS,
+            f"A guest has waited more than {SMS_BACKLOG_AGE_SECONDS // 60} minutes for a booking text (Twilio "
+            "failing, no credentials, or the sweep stuck), or the minute sweep reported nothing for 5 minutes.",
+            comparison=above,
+            # The sweep reports every minute, zeros included: silence means it is not running or cannot read
+            # the outbox, and nobody is sending the texts.
+            missing=cloudwatch.TreatMissingData.BREACHING,
+        )
+        alarm(
+            "sms-failures",
+            app_metric("SmsFailed", NOTIFIER_SERVICE_NAME, "Sum", period=Duration.minutes(15)),
+            SMS_FAILURES,
+            f"{SMS_FAILURES} or more guest texts given up in 15 minutes (Twilio refusing them: sender number, "
+            "account, or message content), more than bad guest numbers explain.",
         )
         alarm(
             "bridge-unhealthy-targets",
@@ -328,6 +372,28 @@ class OperationsDashboard(Construct):
                     watched.bridge_service.metric_memory_utilization(period=FIVE_MINUTES),
                 ],
                 right=[watched.target_metric("HealthyHostCount", "Minimum")],
+                width=8,
+            ),
+        )
+        one_minute = Duration.minutes(1)
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Guest SMS per minute (sent / failed / suppressed / retrying)",
+                left=[app_metric(m, NOTIFIER_SERVICE_NAME, "Sum", period=one_minute) for m in SMS_OUTCOMES],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="SMS backlog: oldest unsent (s) / due and unsent messages",
+                left=[app_metric("SmsOldestUnsentAge", NOTIFIER_SERVICE_NAME, "Maximum", period=one_minute)],
+                left_annotations=[cloudwatch.HorizontalAnnotation(value=SMS_BACKLOG_AGE_SECONDS, label="alarm")],
+                right=[app_metric(m, NOTIFIER_SERVICE_NAME, "Maximum", period=one_minute)
+                       for m in ("SmsDue", "SmsUnsent")],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="SMS dead-letter queue depth",
+                left=[watched.sms_dead_letters.metric_approximate_number_of_messages_visible(
+                    period=FIVE_MINUTES, statistic="Maximum")],
                 width=8,
             ),
         )

@@ -143,14 +143,6 @@ def test_the_api_stack_does_not_depend_on_this_one_but_this_one_waits_for_the_mi
     assert "Notifications" not in text(stage.json("api"))
 
 
-def test_a_dead_lettered_message_raises_an_alarm(stage: Synthesized) -> None:
-    _, (dlq_id, _) = _queues(stage)
-    (_, alarm) = only(stage.resources("notifications", "AWS::CloudWatch::Alarm"))
-    props = properties(alarm)
-    assert props["MetricName"] == "ApproximateNumberOfMessagesVisible" and dlq_id in text(props["Dimensions"])
-    assert props["Threshold"] == 1
-
-
 def test_the_notifier_and_the_sweep_are_watched_like_the_api_functions(stage: Synthesized) -> None:
     alarms = {properties(a)["AlarmName"]: properties(a)
               for a in stage.resources("observability", "AWS::CloudWatch::Alarm").values()
@@ -159,3 +151,18 @@ def test_the_notifier_and_the_sweep_are_watched_like_the_api_functions(stage: Sy
         for suffix, metric in (("errors", "Errors"), ("throttles", "Throttles")):
             (alarm,) = [a for name, a in alarms.items() if name.endswith(f"lambda-{group}-{suffix}")]
             assert alarm["MetricName"] == metric and alarm["AlarmActions"]
+
+
+def test_the_stack_outputs_what_the_sms_runbook_needs(stage: Synthesized) -> None:
+    sweeper_id, sweeper = _function(stage, SWEEP)
+    _, notifier = _function(stage, NOTIFIER)
+    _, (dlq_id, _) = _queues(stage)
+    outputs = {name: out["Value"] for name, out in stage.json("notifications")["Outputs"].items()
+               if not name.startswith("PublishOutput")}  # those are cross-stack references, not for people
+    assert outputs == {
+        "SweeperFunctionName": {"Ref": sweeper_id},
+        "NotifierLogGroup": {"Ref": properties(notifier)["LoggingConfig"]["LogGroup"]["Ref"]},
+        "SweeperLogGroup": {"Ref": properties(sweeper)["LoggingConfig"]["LogGroup"]["Ref"]},
+        "DeadLetterQueueUrl": {"Ref": dlq_id},
+        "DeadLetterQueueArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
+    }

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from infra_cdk.config import API_SERVICE_NAME, BRIDGE_SERVICE_NAME, METRICS_NAMESPACE
+from infra_cdk.config import API_SERVICE_NAME, BRIDGE_SERVICE_NAME, METRICS_NAMESPACE, NOTIFIER_SERVICE_NAME
 from infra_cdk.stacks.api import HANDLERS
 from tests.infra.support import only, properties, text
 from tests.infra.synth import PROD_CONTEXT, Synthesized
@@ -27,12 +27,17 @@ def _dimensions(alarm: dict[str, Any]) -> dict[str, Any]:
     return {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
 
 
+#: Alarms whose metric is reported on a schedule, zeros included: no data means the reporter is down.
+SILENCE_IS_BREACHING = {"sms-backlog-age"}
+
+
 def test_every_alarm_notifies_the_topic_when_it_fires_and_when_it_clears(stage: Synthesized) -> None:
     topic_id, _ = only(stage.resources("observability", "AWS::SNS::Topic"))
     for name, alarm in _alarms(stage).items():
         assert alarm["AlarmActions"] == [{"Ref": topic_id}], name
         assert alarm["OKActions"] == [{"Ref": topic_id}], name
-        assert alarm["TreatMissingData"] == "notBreaching", name
+        missing = "breaching" if name in SILENCE_IS_BREACHING else "notBreaching"
+        assert alarm["TreatMissingData"] == missing, name
 
 
 def test_alarm_topic_is_encrypted_with_a_rotated_key_cloudwatch_may_use(stage: Synthesized) -> None:
@@ -144,13 +149,89 @@ def test_every_metric_the_alarms_and_dashboard_watch_is_emitted_by_the_code_with
 ) -> None:
     """A renamed metric or service would leave an alarm that can never fire: check names and dimensions."""
     from frontdesk.api.observability import SERVICE as API_SERVICE
+    from frontdesk.handlers.notifier import SERVICE as NOTIFIER_SERVICE
     from frontdesk_bridge.settings import BridgeSettings
 
-    emitters = {API_SERVICE_NAME: _source("functions/frontdesk"), BRIDGE_SERVICE_NAME: _source("bridge_container")}
+    emitters = {API_SERVICE_NAME: _source("functions/frontdesk"), BRIDGE_SERVICE_NAME: _source("bridge_container"),
+                NOTIFIER_SERVICE_NAME: (REPO / "functions/frontdesk/handlers/notifier.py").read_text()}
     assert API_SERVICE == API_SERVICE_NAME
+    assert NOTIFIER_SERVICE == NOTIFIER_SERVICE_NAME
     assert BridgeSettings.model_fields["metrics_service"].default == BRIDGE_SERVICE_NAME
     watched = _watched_app_metrics(stage)
     assert {"CommitLatencyMs", "ActiveCalls", "UpstreamFailure", "Transfer"} <= {name for name, _ in watched}
+    assert {"SmsOldestUnsentAge", "SmsFailed", "SmsSent", "SmsDue"} <= {name for name, _ in watched}
     for name, service in watched:
         assert service in emitters, (name, service)
         assert f'"{name}"' in emitters[service], f"{service} never emits {name}"
+
+
+# -- guest SMS --------------------------------------------------------------------------------------------
+
+def _output_value(synth: Synthesized, reference: Any) -> Any:
+    """What a cross-stack reference in the observability template resolves to in the producing stack."""
+    assert "Fn::GetStackOutput" in reference, reference  # never a hard-coded name
+    ref = reference["Fn::GetStackOutput"]
+    assert ref["StackName"] == synth.stacks.notifications.stack_name  # type: ignore[union-attr]
+    return synth.json("notifications")["Outputs"][ref["OutputName"]]["Value"]
+
+
+def test_any_dead_lettered_sms_wake_up_pages_on_call(stage: Synthesized) -> None:
+    alarm = _alarms(stage)["sms-dead-letters"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        "Maximum", 0, "GreaterThanThreshold")
+    assert alarm["EvaluationPeriods"] == alarm["DatapointsToAlarm"] == 1
+    queues = stage.resources("notifications", "AWS::SQS::Queue")
+    (dlq_id,) = [k for k, v in queues.items() if "RedrivePolicy" not in properties(v)]
+    assert _output_value(stage, _dimensions(alarm)["QueueName"]) == {"Fn::GetAtt": [dlq_id, "QueueName"]}
+
+
+def test_a_guest_waiting_more_than_ten_minutes_for_a_text_pages_on_call_and_so_does_a_silent_sweep(
+        stage: Synthesized) -> None:
+    alarm = _alarms(stage)["sms-backlog-age"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
+        METRICS_NAMESPACE, "SmsOldestUnsentAge", "Maximum")
+    assert _dimensions(alarm) == {"service": "notifier"}
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (600, "GreaterThanThreshold")
+    assert alarm["Period"] == 300 and alarm["EvaluationPeriods"] == 1
+    assert alarm["TreatMissingData"] == "breaching"
+
+
+def test_repeated_sms_failures_page_on_call_but_one_bad_number_does_not(stage: Synthesized) -> None:
+    alarm = _alarms(stage)["sms-failures"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (METRICS_NAMESPACE, "SmsFailed", "Sum")
+    assert _dimensions(alarm) == {"service": "notifier"}
+    assert alarm["Period"] == 900 and alarm["Threshold"] == 5
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+
+
+def test_the_notifier_and_sweep_lambdas_page_on_errors_and_throttles(stage: Synthesized) -> None:
+    topic_id, _ = only(stage.resources("observability", "AWS::SNS::Topic"))
+    alarms = _alarms(stage)
+    for group, function in (("notifier", "NotifierFunction"), ("sweeper", "SweeperFunction")):
+        for metric, suffix in (("Errors", "errors"), ("Throttles", "throttles")):
+            alarm = alarms[f"lambda-{group}-{suffix}"]
+            assert (alarm["Namespace"], alarm["MetricName"], alarm["Threshold"]) == ("AWS/Lambda", metric, 1)
+            assert _output_value(stage, _dimensions(alarm)["FunctionName"]) == {"Ref": only(
+                {k: v for k, v in stage.resources("notifications", "AWS::Lambda::Function").items()
+                 if k.startswith(function)})[0]}
+            assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": topic_id}]
+
+
+def test_the_dashboard_shows_sms_outcomes_backlog_and_dead_letters(stage: Synthesized) -> None:
+    _, dashboard = only(stage.resources("observability", "AWS::CloudWatch::Dashboard"))
+    body = json.dumps(properties(dashboard)["DashboardBody"])
+    for metric in ("SmsSent", "SmsFailed", "SmsSuppressed", "SmsRetrying", "SmsOldestUnsentAge", "SmsDue",
+                   "SmsUnsent"):
+        assert f'\\"FrontDesk\\",\\"{metric}\\",\\"service\\",\\"notifier\\"' in body, metric
+    assert '\\"AWS/SQS\\",\\"ApproximateNumberOfMessagesVisible\\",\\"QueueName\\"' in body
+    assert "Guest SMS per minute" in body and "SMS dead-letter queue depth" in body
+
+
+def test_observability_depends_on_notifications_and_never_the_reverse(stage: Synthesized) -> None:
+    notifications, observability = stage.stacks.notifications, stage.stacks.observability
+    assert notifications is not None
+    assert notifications in observability.dependencies
+    assert observability not in notifications.dependencies
+    assert "Observability" not in text(stage.json("notifications"))
+    assert stage.resources("notifications", "AWS::CloudWatch::Alarm") == {}  # one place for alarms: next to the topic

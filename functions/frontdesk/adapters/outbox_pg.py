@@ -14,7 +14,7 @@ from psycopg.rows import tuple_row
 
 from frontdesk.adapters.pg import Conninfo, Database
 from frontdesk.adapters.postgres import domain_error
-from frontdesk.core.notifications import ClaimedMessage
+from frontdesk.core.notifications import ClaimedMessage, OutboxBacklog
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,22 @@ class PostgresOutboxStore:
                          [message.id, message.claim, outcome, provider_sid, error,
                           int(retry_in.total_seconds()) if retry_in else None])
         return bool(rows[0][0])
+
+    def backlog(self) -> OutboxBacklog:
+        """Due and unsent messages and the age of the oldest unsent one (``OutboxBacklog``). "Due" is exactly what
+        ``claim_notifications_v1`` would take (a message queued behind an earlier unsent one of its reservation
+        waits); the scan stays on the partial index of unsettled rows."""
+        ((due, unsent, oldest),) = self._all(
+            "SELECT count(*) FILTER (WHERE ((o.status = 'pending' AND o.next_attempt_at <= now())"
+            "                               OR (o.status = 'sending' AND o.lease_until < now()))"
+            "                          AND NOT EXISTS (SELECT 1 FROM notification_outbox e"
+            "                                           WHERE e.reservation_id = o.reservation_id"
+            "                                             AND e.status IN ('pending', 'sending')"
+            "                                             AND (e.created_at, e.id) < (o.created_at, o.id))),"
+            "       count(*),"
+            "       coalesce(greatest(extract(epoch FROM now() - min(o.created_at)), 0), 0)::float8"
+            "  FROM notification_outbox o WHERE o.status IN ('pending', 'sending')", [])
+        return OutboxBacklog(due=int(due), unsent=int(unsent), oldest_unsent_seconds=float(oldest))
 
     # -- staff --------------------------------------------------------------------------------------------
 

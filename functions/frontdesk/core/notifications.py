@@ -150,6 +150,22 @@ class OutboxStore(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class OutboxBacklog:
+    """What is still unsent, for the on-call metrics. ``due``: messages a sender may take right now (pending
+    and their time has come, or leased by a sender that died) — a healthy sweep leaves none. ``unsent``: every
+    message not yet settled (also those waiting out a retry's backoff or in flight). ``oldest_unsent_seconds``:
+    how long the guest of the oldest unsent message has been waiting (0 when nothing is unsent)."""
+
+    due: int
+    unsent: int
+    oldest_unsent_seconds: float
+
+
+class OutboxBacklogSource(Protocol):
+    def backlog(self) -> OutboxBacklog: ...
+
+
 class SmsSendError(FrontDeskError):
     """Twilio did not take the message. ``transient``: worth retrying later; ``opted_out``: the number has
     unsubscribed (Twilio error 21610)."""

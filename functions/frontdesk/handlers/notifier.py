@@ -7,10 +7,17 @@ only when delivery could not even be tried (the database down). A record we cann
 
 ``sweep`` — EventBridge schedule, every minute: deliver everything due (the queue lost a message, a retry's
 backoff has passed, a sender died holding a lease), until nothing is due or the function nears its timeout.
+
+Metrics (CloudWatch EMF through Powertools, namespace ``FrontDesk``, the single dimension ``service=notifier``,
+which the alarms and dashboard in ``infra_cdk/stacks/observability.py`` watch): every invocation counts its
+outcomes (SmsSent, SmsRetrying, SmsFailed, SmsSuppressed, SmsClaimLost); the sweep then measures what it left
+behind (SmsDue, SmsUnsent, SmsOldestUnsentAge in seconds) — every minute, zeros included, so silence means the
+sweep is not running. Metrics never fail a delivery.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 from typing import Any
@@ -20,11 +27,28 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from frontdesk.core.notifications import DeliveryReport, OutboxBacklog, OutboxBacklogSource
+
 log = logging.getLogger("frontdesk.notifier")
 _logs_structured = False
 
 #: Stop starting new batches when less than this is left of the invocation.
 SWEEP_RESERVE_MS = 15_000
+
+NAMESPACE = "FrontDesk"
+SERVICE = "notifier"  # the `service` dimension the alarms and dashboard (infra_cdk) watch
+SMS_SENT = "SmsSent"
+SMS_RETRYING = "SmsRetrying"
+SMS_FAILED = "SmsFailed"
+SMS_SUPPRESSED = "SmsSuppressed"
+SMS_CLAIM_LOST = "SmsClaimLost"
+SMS_DUE = "SmsDue"
+SMS_UNSENT = "SmsUnsent"
+SMS_OLDEST_UNSENT_AGE = "SmsOldestUnsentAge"
+_metrics: Any = None
+#: The outcomes of the SQS batch being handled, summed over its records for one EMF document per invocation.
+_batch_report: contextvars.ContextVar[DeliveryReport | None] = contextvars.ContextVar(
+    "frontdesk_notifier_batch", default=None)
 
 
 class ChangeMessage(BaseModel):
@@ -51,6 +75,41 @@ def _structure_logs() -> None:
     _logs_structured = True
 
 
+def _emit(values: list[tuple[str, str, float]]) -> None:
+    """One EMF document with ``values`` (name, unit, value); a failure is logged, never raised."""
+    global _metrics
+    try:
+        if _metrics is None:
+            from aws_lambda_powertools import Metrics
+
+            _metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+        for name, unit, value in values:
+            _metrics.add_metric(name=name, unit=unit, value=value)
+        _metrics.flush_metrics()
+    except Exception:  # metrics must never fail (or retry) a delivery
+        log.warning("could not emit metrics", exc_info=True)
+        if _metrics is not None:
+            _metrics.clear_metrics()
+
+
+def _outcomes(report: DeliveryReport) -> list[tuple[str, str, float]]:
+    return [(SMS_SENT, "Count", report.sent), (SMS_RETRYING, "Count", report.retrying),
+            (SMS_FAILED, "Count", report.failed), (SMS_SUPPRESSED, "Count", report.opted_out),
+            (SMS_CLAIM_LOST, "Count", report.lost_claims)]
+
+
+def _backlog() -> OutboxBacklog | None:
+    from frontdesk.core.errors import FrontDeskError
+    from frontdesk.wiring import services
+
+    try:
+        source: OutboxBacklogSource = services().outbox
+        return source.backlog()
+    except FrontDeskError:  # the database went away after delivering: no figure beats a wrong one
+        log.warning("could not measure the SMS backlog", exc_info=True)
+        return None
+
+
 def _sender() -> Any:
     from frontdesk.wiring import services
 
@@ -71,6 +130,9 @@ def record_handler(record: SQSRecord) -> None:
                     extra={"message_id": record.message_id})
         return
     report = _sender().deliver_due(reservation_id=message.reservation_id, max_batches=5)
+    batch = _batch_report.get()
+    if batch is not None:
+        batch.add(report)
     log.info("notifier delivered", extra={"reservation_id": str(message.reservation_id), "sent": report.sent,
                                           "retrying": report.retrying, "failed": report.failed})
 
@@ -78,8 +140,14 @@ def record_handler(record: SQSRecord) -> None:
 def handler(event: dict[str, Any], context: Any) -> Any:
     _structure_logs()
     processor = BatchProcessor(event_type=EventType.SQS)
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                    context=context)
+    batch = DeliveryReport()
+    _batch_report.set(batch)
+    try:
+        return process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                        context=context)
+    finally:
+        _batch_report.set(None)
+        _emit(_outcomes(batch))
 
 
 def sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -90,8 +158,16 @@ def sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return remaining is None or remaining() > SWEEP_RESERVE_MS
 
     report = _sender().deliver_due(keep_going=keep_going)
-    summary = {"sent": report.sent, "retrying": report.retrying, "failed": report.failed,
-               "opted_out": report.opted_out, "lost_claims": report.lost_claims,
-               "unconfigured": report.skipped_unconfigured}
+    summary: dict[str, Any] = {"sent": report.sent, "retrying": report.retrying, "failed": report.failed,
+                               "opted_out": report.opted_out, "lost_claims": report.lost_claims,
+                               "unconfigured": report.skipped_unconfigured}
+    values = _outcomes(report)
+    backlog = _backlog()  # what this sweep left behind (measured even without Twilio credentials)
+    if backlog is not None:
+        summary.update(due=backlog.due, unsent=backlog.unsent,
+                       oldest_unsent_seconds=round(backlog.oldest_unsent_seconds, 1))
+        values += [(SMS_DUE, "Count", backlog.due), (SMS_UNSENT, "Count", backlog.unsent),
+                   (SMS_OLDEST_UNSENT_AGE, "Seconds", backlog.oldest_unsent_seconds)]
     log.info("sweep done", extra=summary)
+    _emit(values)
     return summary

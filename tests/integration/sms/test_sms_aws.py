@@ -253,3 +253,99 @@ def test_the_sweep_lambda_configured_as_cdk_configures_it_reads_its_secrets_and_
             wiring._services.close()
         config.get_settings.cache_clear()
         parameters.clear_caches()
+
+
+# -- metrics: what the SMS alarms and the dashboard watch ---------------------------------------------------
+
+def _emf(stdout: str) -> list[dict[str, Any]]:
+    """The CloudWatch EMF documents printed to stdout."""
+    return [doc for doc in (json.loads(line) for line in stdout.splitlines() if line.startswith("{"))
+            if "_aws" in doc]
+
+
+def _only_document(stdout: str) -> tuple[dict[str, str], dict[str, Any]]:
+    """The one EMF document's {metric: unit} and its values, after checking its namespace and dimensions."""
+    (doc,) = _emf(stdout)
+    (directive,) = doc["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "FrontDesk" and directive["Dimensions"] == [["service"]]
+    assert doc["service"] == "notifier"
+    units = {m["Name"]: m["Unit"] for m in directive["Metrics"]}
+    assert all(len(doc[name]) == 1 for name in units)  # one value per metric per invocation
+    return units, {name: doc[name][0] for name in units}
+
+
+OUTCOMES = {"SmsSent", "SmsRetrying", "SmsFailed", "SmsSuppressed", "SmsClaimLost"}
+
+
+def test_the_sweep_reports_its_outcomes_and_the_backlog_it_left_as_one_emf_document(
+        make_services: Any, database: TestDatabase, fake_twilio: FakeTwilioRest,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from frontdesk.handlers import notifier
+
+    services = make_services()
+    book(services.booking, "+12125550101", hour=18)
+    book(services.booking, "+12125550102", hour=19)
+    fake_twilio.fail_next(1, status=400, code=21211, message="Invalid 'To' Phone Number")
+    capsys.readouterr()
+    summary = notifier.sweep({}, Context())
+    units, values = _only_document(capsys.readouterr().out)
+    assert units == {**dict.fromkeys(OUTCOMES, "Count"), "SmsDue": "Count", "SmsUnsent": "Count",
+                     "SmsOldestUnsentAge": "Seconds"}
+    assert values == {"SmsSent": 1, "SmsFailed": 1, "SmsRetrying": 0, "SmsSuppressed": 0, "SmsClaimLost": 0,
+                      "SmsDue": 0, "SmsUnsent": 0, "SmsOldestUnsentAge": 0}
+    assert (summary["sent"], summary["failed"], summary["unsent"]) == (1, 1, 0)
+
+    # Twilio unavailable for a change written 11 minutes ago: the message waits out its backoff, unsent, and
+    # the sweep says how long its guest has been waiting (what the sms-backlog-age alarm compares with 600 s).
+    late = book(services.booking, "+12125550103", hour=20)
+    database.scalar("UPDATE notification_outbox SET created_at = now() - interval '11 minutes'"
+                    " WHERE reservation_id = %s RETURNING 1", [late.id])
+    fake_twilio.fail_next(1, status=503)
+    notifier.sweep({}, Context())
+    _, values = _only_document(capsys.readouterr().out)
+    assert (values["SmsRetrying"], values["SmsDue"], values["SmsUnsent"]) == (1, 0, 1)
+    assert 11 * 60 <= values["SmsOldestUnsentAge"] < 12 * 60
+
+
+def test_without_twilio_credentials_the_sweep_still_reports_the_backlog_that_grows(
+        make_services: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from frontdesk.handlers import notifier
+
+    services = make_services(twilio_account_sid=None)
+    book(services.booking)
+    capsys.readouterr()
+    summary = notifier.sweep({}, Context())
+    assert summary["unconfigured"] is True
+    _, values = _only_document(capsys.readouterr().out)
+    assert (values["SmsSent"], values["SmsDue"], values["SmsUnsent"]) == (0, 1, 1)
+
+
+def test_the_notifier_lambda_reports_the_outcomes_of_a_whole_batch_as_one_emf_document(
+        sqs: tuple[Any, str], make_services: Any, fake_twilio: FakeTwilioRest,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from frontdesk.handlers import notifier
+
+    client, url = sqs
+    services = make_services(notifications_queue_url=url)
+    for i, phone in enumerate(("+12125550101", "+12125550102", "+12125550103")):
+        book(services.booking, phone, hour=18 + i)
+    bodies = received(client, url)
+    fake_twilio.fail_next(1, status=400, code=21610, message="Attempt to send to unsubscribed recipient")
+    capsys.readouterr()
+    assert notifier.handler(sqs_event([*bodies, "garbage"]), Context()) == {"batchItemFailures": []}
+    units, values = _only_document(capsys.readouterr().out)
+    assert set(units) == OUTCOMES  # the backlog is the sweep's to measure
+    assert values == {"SmsSent": 2, "SmsSuppressed": 1, "SmsFailed": 0, "SmsRetrying": 0, "SmsClaimLost": 0}
+
+
+def test_a_batch_that_could_not_be_delivered_still_reports_its_zero_outcomes(
+        make_services: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from frontdesk.handlers import notifier
+
+    reservation = book(make_services().booking)
+    make_services(database_url=DEAD_POSTGRES)
+    capsys.readouterr()
+    event = sqs_event(["garbage", json.dumps({"reservation_id": str(reservation.id)})])
+    assert len(notifier.handler(event, Context())["batchItemFailures"]) == 1
+    _, values = _only_document(capsys.readouterr().out)
+    assert values == dict.fromkeys(OUTCOMES, 0)
