@@ -9,6 +9,7 @@ cannot exist is a 404, like an unknown one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from urllib.parse import quote
@@ -35,6 +36,7 @@ MAX_AREA = 60
 MAX_SEATS = 100
 MAX_MEMBERS = 20
 _NAME_PATTERN = r"^[^,\x00-\x1f\x7f]+$"
+_NOT_PRINTABLE = re.compile(r"[,\x00-\x1f\x7f]")
 
 T = TypeVar("T")
 
@@ -82,6 +84,13 @@ def _located(call: Callable[[], T], key: str, timezone_of: Callable[[str], str])
 
 
 
+def _printable(text: str) -> str:
+    # Checked here rather than by a pattern so the 422 says what to fix, not which regex failed.
+    if _NOT_PRINTABLE.search(text):
+        raise ValueError("must be printable characters without commas")
+    return text
+
+
 def _addressable(name: str) -> str:
     """A name made here must be reachable in a path later. Clients resolve "." and ".." as dot segments, and
     API Gateway's HTTP API decodes the path before routing (an encoded "/" splits it, "?" and "#" cut it)."""
@@ -92,15 +101,15 @@ def _addressable(name: str) -> str:
     return name
 
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME,
-                                        pattern=_NAME_PATTERN), AfterValidator(_addressable),
+# A table already on the floor plan, perhaps made with the CLI (which allows more than new names here).
+ExistingName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME),
+                         AfterValidator(_printable), Field(json_schema_extra={"pattern": _NAME_PATTERN})]
+Name = Annotated[ExistingName, AfterValidator(_addressable),
                  Field(description="1 to 40 printable characters, none of , / ? # \\, not only dots.",
                        examples=["T12"])]
-# A table already on the floor plan, perhaps made with the CLI (which allows more than new names here).
-ExistingName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME,
-                                                pattern=_NAME_PATTERN)]
-Area = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_AREA, pattern=r"^[^,\x00-\x1f\x7f]*$"),
-                 Field(description="Where it is: patio, bar, main room... (no commas).")]
+Area = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_AREA), AfterValidator(_printable),
+                 Field(description="Where it is: patio, bar, main room... (no commas).",
+                       json_schema_extra={"pattern": r"^[^,\x00-\x1f\x7f]*$"})]
 Seats = Annotated[int, Field(strict=True, ge=1, le=MAX_SEATS)]
 Flag = Annotated[bool, Field(strict=True)]
 
@@ -197,21 +206,26 @@ class FloorPlanOut(OutModel):
     combinations: list[CombinationOut]
 
 
-class _Outcome(OutModel):
-    affected: list[AffectedReservationOut] = Field(
-        description="Future bookings the change stranded (only when forced).")
-    reseated: list[AffectedReservationOut] = Field(
-        description="Of those, the ones moved to another free table that fits.")
-    unassigned: list[AffectedReservationOut] = Field(
-        description="Future bookings that now have no table at all: seat them by hand.")
+Affected = Annotated[list[AffectedReservationOut], Field(
+    description="Future bookings the change stranded (only when forced).")]
+Reseated = Annotated[list[AffectedReservationOut], Field(
+    description="Of those, the ones moved to another free table that fits.")]
+Unassigned = Annotated[list[AffectedReservationOut], Field(
+    description="Future bookings that now have no table at all: seat them by hand.")]
 
 
-class TableChangeOut(_Outcome):
+class TableChangeOut(OutModel):
     table: TableOut
+    affected: Affected
+    reseated: Reseated
+    unassigned: Unassigned
 
 
-class CombinationChangeOut(_Outcome):
+class CombinationChangeOut(OutModel):
     combination: CombinationOut
+    affected: Affected
+    reseated: Reseated
+    unassigned: Unassigned
 
 
 def _outcome(change: TableChange, timezone: str) -> dict[str, list[AffectedReservationOut]]:
