@@ -193,6 +193,18 @@ class Services:
 
         return self._once("restaurant_admin", build)
 
+    @property
+    def tables(self) -> Any:
+        """``core.tables.TableAdmin`` (the floor plan) over the shared pool."""
+
+        def build() -> Any:
+            from frontdesk.adapters.tables_pg import PostgresTableStore
+            from frontdesk.core.tables import TableAdmin
+
+            return TableAdmin(PostgresTableStore(self.database))
+
+        return self._once("tables", build)
+
 
 def _publisher_for(settings: Settings) -> Any:
     if settings.notifications_queue_url:

@@ -87,6 +87,12 @@ ROUTES: tuple[Route, ...] = (
     Route("DELETE", "/api/v1/restaurants/{slug}/capacity-rules/{id}", "config", iam=True, bridge=False),
     Route("GET", "/api/v1/restaurants/{slug}/turn-times", "config", iam=True, bridge=False),
     Route("PUT", "/api/v1/restaurants/{slug}/turn-times", "config", iam=True, bridge=False),
+    Route("GET", "/api/v1/restaurants/{slug}/tables", "config", iam=True, bridge=False),
+    Route("POST", "/api/v1/restaurants/{slug}/tables", "config", iam=True, bridge=False),
+    Route("PATCH", "/api/v1/restaurants/{slug}/tables/{name}", "config", iam=True, bridge=False),
+    Route("DELETE", "/api/v1/restaurants/{slug}/tables/{name}", "config", iam=True, bridge=False),
+    Route("POST", "/api/v1/restaurants/{slug}/table-combinations", "config", iam=True, bridge=False),
+    Route("DELETE", "/api/v1/restaurants/{slug}/table-combinations/{name}", "config", iam=True, bridge=False),
 )
 BOOKING_ROUTES = tuple(r for r in ROUTES if r.iam)
 BRIDGE_ROUTES = tuple(r for r in BOOKING_ROUTES if r.bridge)

@@ -82,7 +82,7 @@ def test_booking_routes_require_iam_authorization(stage: Synthesized) -> None:
 def test_configuration_routes_require_iam_and_have_their_own_function(stage: Synthesized) -> None:
     routes = _routes(stage)
     config = [f"{r.method} {r.path}" for r in ROUTES if r.group == "config"]
-    assert len(config) == 13
+    assert len(config) == 19  # 13 configuration routes + 6 floor-plan routes
     for key in config:
         assert routes[key]["AuthorizationType"] == "AWS_IAM", key
     assert HANDLERS["config"] == "frontdesk.handlers.restaurant_admin.handler"

@@ -82,6 +82,10 @@ def domain_error(exc: psycopg.Error) -> FrontDeskError:
             message, tuple(_reservation(doc) for doc in json.loads(exc.diag.message_detail or "[]")))
     if state == "FD040":  # a special day or capacity rule that is not there (0007)
         return NotFound(message)
+    if state == "FD003":  # a table or combination that is not there (0004), on the shared pool too
+        from frontdesk.core.errors import TableNotFound
+
+        return TableNotFound(message)
     if state.startswith(("22", "23")):  # data exceptions and integrity violations: the input was bad
         return InvalidRequest(message)
     log.error("database error %s: %s", state, message)

@@ -35,6 +35,9 @@ def default_routers() -> list[APIRouter]:
     from frontdesk.api import sms
 
     routers.append(sms.router)
+    from frontdesk.api import tables
+
+    routers.append(tables.router)
     return routers
 
 

@@ -60,6 +60,7 @@ TITLES: dict[str, str] = {
     "method_not_allowed": "Method not allowed",
     "internal_error": "Something went wrong on our side",
     "guest_not_found": "No such guest",
+    "table_not_found": "No such table or combination",
 }
 # Seconds a client should wait before retrying a 503.
 RETRY_AFTER = "2"

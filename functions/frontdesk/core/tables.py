@@ -113,8 +113,9 @@ def validate_seats(min_seats: object, max_seats: object) -> tuple[int, int]:
 
 
 def validate_actor(actor: object) -> str:
-    if not isinstance(actor, str) or not 1 <= len(actor.strip()) <= 120:
-        raise InvalidRequest("say who makes the change (actor, 1 to 120 characters)")
+    # 200, as the API's actor (an IAM role session ARN can be longer than 120 characters).
+    if not isinstance(actor, str) or not 1 <= len(actor.strip()) <= 200:
+        raise InvalidRequest("say who makes the change (actor, 1 to 200 characters)")
     return actor.strip()
 
 

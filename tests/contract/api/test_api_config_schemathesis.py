@@ -4,45 +4,25 @@ one the document promises."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, settings
 
 from frontdesk.api import restaurant_admin
-from frontdesk.api.app import OPENAPI_URL, create_app
-from tests.contract.api.test_api_openapi_schemathesis import CHECKS
+from tests.contract.api.schemathesis_support import CHECKS, PROPERTY_SETTINGS, app_schema
 
-
-class _CurrentServices:
-    """The services of the test being run (the app is built once, at import, for its OpenAPI document)."""
-
-    current: Any = None
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(type(self).current, name)
-
-    @property
-    def booking(self) -> Any:
-        return type(self).current.booking
-
-
-APP = create_app(routers=[restaurant_admin.router], services=_CurrentServices())
-schema = schemathesis.openapi.from_asgi(OPENAPI_URL, APP)
+SERVICES, schema = app_schema([restaurant_admin.router])
 
 
 @pytest.fixture(autouse=True)
-def _services_for_this_test(app_services: Any) -> Any:
-    _CurrentServices.current = app_services
-    yield
-    _CurrentServices.current = None
+def _services_for_this_test(app_services: Any) -> Iterator[None]:
+    with SERVICES.serving(app_services):
+        yield
 
 
 @schema.parametrize()
-@settings(max_examples=30, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                 HealthCheck.filter_too_much, HealthCheck.data_too_large])
+@PROPERTY_SETTINGS
 def test_every_configuration_operation_answers_as_its_openapi_document_says(case: Any) -> None:
     # The seeded restaurant, so generated bodies reach the use cases and the database rather than a 404
     # (unknown restaurants and ids have their own tests).

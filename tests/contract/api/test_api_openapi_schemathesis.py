@@ -3,56 +3,26 @@ answer is a 5xx and every answer (status, content type, headers, body) is one th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, settings
-from schemathesis.checks import (
-    content_type_conformance,
-    not_a_server_error,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from frontdesk.api import availability, health, reservations
-from frontdesk.api.app import OPENAPI_URL, create_app
-
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
-          response_schema_conformance]
-
-
-class _CurrentServices:
-    """The services of the test being run: the app is built once (schemathesis reads its OpenAPI at import),
-    each test still gets its own database and Redis prefix."""
-
-    current: Any = None
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(type(self).current, name)
-
-    @property
-    def booking(self) -> Any:
-        return type(self).current.booking
-
+from tests.contract.api.schemathesis_support import CHECKS, PROPERTY_SETTINGS, app_schema
 
 # The booking API's own routes (the Twilio webhooks are another contract, tested with their signatures).
-APP = create_app(routers=[health.router, availability.router, reservations.router], services=_CurrentServices())
-schema = schemathesis.openapi.from_asgi(OPENAPI_URL, APP)
+SERVICES, schema = app_schema([health.router, availability.router, reservations.router])
 
 
 @pytest.fixture(autouse=True)
-def _services_for_this_test(app_services: Any) -> Any:
-    _CurrentServices.current = app_services
-    yield
-    _CurrentServices.current = None
+def _services_for_this_test(app_services: Any) -> Iterator[None]:
+    with SERVICES.serving(app_services):
+        yield
 
 
 @schema.parametrize()
-@settings(max_examples=30, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                 HealthCheck.filter_too_much, HealthCheck.data_too_large])
+@PROPERTY_SETTINGS
 def test_every_operation_answers_as_its_openapi_document_says(case: Any) -> None:
     case.call_and_validate(checks=CHECKS)
 
