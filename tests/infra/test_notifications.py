@@ -159,3 +159,10 @@ def test_the_notifier_and_the_sweep_are_watched_like_the_api_functions(stage: Sy
         for suffix, metric in (("errors", "Errors"), ("throttles", "Throttles")):
             (alarm,) = [a for name, a in alarms.items() if name.endswith(f"lambda-{group}-{suffix}")]
             assert alarm["MetricName"] == metric and alarm["AlarmActions"]
+
+
+def test_the_senders_know_the_public_api_url_so_each_text_carries_its_receipt_callback(stage: Synthesized) -> None:
+    for handler in (NOTIFIER, SWEEP):
+        variables = properties(_function(stage, handler)[1])["Environment"]["Variables"]
+        # The API stack's endpoint (an import): the same base the twilio routes sign their URLs with.
+        assert "HttpApi" in text(variables["PUBLIC_BASE_URL"]), handler
