@@ -78,7 +78,7 @@ BEGIN
     RETURN 'recorded';
 END $$;
 
--- Delete up to p_batch settled messages created more than p_older_than_days ago; returns how many. Callers
+-- Delete up to p_batch settled messages untouched for more than p_older_than_days; returns how many. Callers
 -- repeat until it returns fewer than p_batch. SKIP LOCKED: a row being read for a receipt is left for the next run.
 CREATE FUNCTION prune_notification_outbox_v1(p_older_than_days integer, p_batch integer)
 RETURNS integer
@@ -97,6 +97,10 @@ BEGIN
           FROM notification_outbox o
          WHERE o.status IN ('sent', 'suppressed', 'failed')
            AND o.created_at < now() - make_interval(days => p_older_than_days)
+           -- Age counts from the last thing that happened to the message (a long-pending row sent today, or
+           -- a receipt that arrived today, is not old); created_at first so the index narrows the scan.
+           AND greatest(o.created_at, o.sent_at, o.next_attempt_at, o.delivery_updated_at)
+               < now() - make_interval(days => p_older_than_days)
          ORDER BY o.created_at
          LIMIT p_batch
            FOR UPDATE SKIP LOCKED
