@@ -82,6 +82,7 @@ def build(app: App) -> FrontDeskStacks:
         app, config.stack_id("Notifications"), config=config, vpc=network.vpc,
         function_security_group=network.security_groups.api_functions, database=data.database,
         secrets=data.secrets, bundle_hash=api.bundle_hash, after=[api.migrations.resource],
+        public_base_url=api.api.url,
         **name("Notifications"), description="Front Desk: guest SMS queue, notifier and sweep Lambdas",
     )
     allow_publishing(api.functions["reservations"], config)

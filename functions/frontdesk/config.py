@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     sms_sweep_interval_seconds: float = Field(default=5.0, ge=0.2, le=3600)
     sms_lease_seconds: int = Field(default=60, ge=5, le=3600)
     sms_max_attempts: int = Field(default=8, ge=1, le=50)
+    # Settled outbox rows (with guests' phone numbers) are deleted after this many days by the sweep.
+    sms_retention_days: int = Field(default=90, ge=1, le=3650)
 
     @model_validator(mode="after")
     def _no_unsigned_webhooks_in_prod(self) -> Settings:

@@ -140,7 +140,7 @@ class Services:
         """The outbox sender on Twilio (``frontdesk.core.notifications.NotificationSender``)."""
 
         def build() -> Any:
-            from frontdesk.adapters.sms_twilio import TwilioSmsGateway
+            from frontdesk.adapters.sms_twilio import TwilioSmsGateway, status_callback_url
             from frontdesk.core.notifications import NotificationSender, RetryPolicy
             from frontdesk.twilio_edge.runtime import SecretText
             from frontdesk.twilio_edge.signature import parse_credentials
@@ -155,11 +155,19 @@ class Services:
             gateway = TwilioSmsGateway(
                 account_sid=settings.twilio_account_sid, auth_token=auth_token,
                 base_url=settings.twilio_api_base_url, messaging_service_sid=settings.twilio_messaging_service_sid,
-                default_from=settings.sms_from_number)
+                default_from=settings.sms_from_number,
+                status_callback=status_callback_url(settings.public_base_url))
             return NotificationSender(self.outbox, gateway, lease=timedelta(seconds=settings.sms_lease_seconds),
                                       retry=RetryPolicy(max_attempts=settings.sms_max_attempts))
 
         return self._once("sms_sender", build)
+
+    @property
+    def sms_retention(self) -> Any:
+        """How long settled outbox rows are kept (``frontdesk.core.notifications.RetentionPolicy``)."""
+        from frontdesk.core.notifications import RetentionPolicy
+
+        return RetentionPolicy(days=self.settings.sms_retention_days)
 
     def close(self) -> None:
         with self._lock:

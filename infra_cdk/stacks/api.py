@@ -73,6 +73,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/twilio/after-stream", "twilio", iam=False),
     Route("POST", "/twilio/status", "twilio", iam=False),
     Route("POST", "/twilio/sms", "twilio", iam=False),
+    Route("POST", "/twilio/sms-status", "twilio", iam=False),  # SMS delivery receipts (signed by Twilio)
     # Configuration editing (issue 7): staff and their tools, never the voice bridge.
     Route("PATCH", "/api/v1/restaurants/{slug}", "config", iam=True, bridge=False),
     Route("GET", "/api/v1/restaurants/{slug}/hours", "config", iam=True, bridge=False),

@@ -101,7 +101,7 @@ class NotificationsStack(Stack):
     def __init__(
         self, scope: Construct, id: str, *, config: StageConfig, vpc: ec2.IVpc,
         function_security_group: ec2.ISecurityGroup, database: PostgresDatabase, secrets: AppSecrets,
-        bundle_hash: str, after: list[Construct] | None = None, **kwargs,
+        bundle_hash: str, after: list[Construct] | None = None, public_base_url: str | None = None, **kwargs,
     ) -> None:
         super().__init__(scope, id, **kwargs)
         code = lambda_code(bundle_hash=bundle_hash)
@@ -117,6 +117,9 @@ class NotificationsStack(Stack):
         }
         if config.twilio_account_sid:
             env["TWILIO_ACCOUNT_SID"] = config.twilio_account_sid
+        if public_base_url:
+            # Each message's StatusCallback (delivery receipts) is PUBLIC_BASE_URL + /twilio/sms-status.
+            env["PUBLIC_BASE_URL"] = public_base_url
 
         def function(id: str, handler: str, timeout: Duration, description: str) -> ServiceFunction:
             fn = ServiceFunction(

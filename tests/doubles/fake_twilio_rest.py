@@ -7,7 +7,9 @@ Implements the slice of ``/2010-04-01`` the project uses, with Twilio's shapes:
   :attr:`FakeTwilioRest.strict_calls` is set and the call was never registered).
 * ``GET /2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json`` — the call resource.
 * ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` — form ``To``, ``From``/``MessagingServiceSid``,
-  ``Body``; answers 201 with a message resource.
+  ``Body`` (and ``StatusCallback``); answers 201 with a message resource. :meth:`FakeTwilioRest.receipt`
+  builds the delivery receipt Twilio would then POST to the message's ``StatusCallback``, signed with the
+  ``twilio`` package's own RequestValidator and this account's auth token.
 
 HTTP Basic auth must be the configured account SID and auth token (401 otherwise, Twilio's error JSON).
 Failures can be injected (:meth:`fail_next`), and :attr:`on_call_update` lets a test react the way
@@ -31,7 +33,7 @@ import orjson
 
 from .http_server import HttpServer
 
-__all__ = ["CallUpdate", "FakeTwilioRest", "SentMessage", "serve_in_thread"]
+__all__ = ["CallUpdate", "FakeTwilioRest", "SentMessage", "SignedCallback", "serve_in_thread"]
 
 _sids = itertools.count(1)
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -56,6 +58,25 @@ class CallUpdate:
 class SentMessage:
     sid: str
     form: dict[str, str]
+
+
+@dataclass(frozen=True)
+class SignedCallback:
+    """A request Twilio would make to one of our webhooks: where, which form fields, which headers."""
+
+    url: str
+    params: list[tuple[str, str]]
+    headers: dict[str, str]
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.url).path
+
+    @property
+    def body(self) -> bytes:
+        from urllib.parse import urlencode
+
+        return urlencode(self.params).encode()
 
 
 @dataclass
@@ -179,6 +200,25 @@ class FakeTwilioRest:
             return 201, {"sid": sid, "account_sid": parts[2], "to": form["To"], "body": form["Body"],
                          "status": "queued"}
         return 404, {"code": 20404, "message": "Not found", "status": 404}
+
+    def receipt(self, message: SentMessage, status: str, *, error_code: int | None = None) -> SignedCallback:
+        """The status callback Twilio posts for ``message`` reaching ``status`` (its fields, as Twilio sends
+        them for SMS), signed for the ``StatusCallback`` URL the message was sent with."""
+        from twilio.request_validator import RequestValidator
+
+        url = message.form.get("StatusCallback")
+        if not url:
+            raise AssertionError("the message was sent without a StatusCallback")
+        params = [("SmsSid", message.sid), ("SmsStatus", status), ("MessageStatus", status),
+                  ("To", message.form["To"]), ("MessageSid", message.sid), ("AccountSid", self.account_sid),
+                  ("From", message.form.get("From", "")), ("ApiVersion", "2010-04-01")]
+        if message.form.get("MessagingServiceSid"):
+            params.append(("MessagingServiceSid", message.form["MessagingServiceSid"]))
+        if error_code is not None:
+            params.append(("ErrorCode", str(error_code)))
+        signature = RequestValidator(self.auth_token).compute_signature(url, dict(params))
+        return SignedCallback(url, params, {"Content-Type": "application/x-www-form-urlencoded",
+                                            "X-Twilio-Signature": signature})
 
     async def wait_for_update(self, count: int = 1, within: float = 5.0) -> CallUpdate:
         async def ready() -> CallUpdate:

@@ -91,7 +91,8 @@ def test_configuration_routes_require_iam_and_have_their_own_function(stage: Syn
 def test_health_and_twilio_routes_are_public_because_the_app_authenticates_twilio(stage: Synthesized) -> None:
     routes = _routes(stage)
     public = ["GET /api/v1/healthz", "GET /api/v1/readiness",
-              "POST /twilio/voice", "POST /twilio/after-stream", "POST /twilio/status"]
+              "POST /twilio/voice", "POST /twilio/after-stream", "POST /twilio/status", "POST /twilio/sms",
+              "POST /twilio/sms-status"]
     for key in public:
         assert routes[key]["AuthorizationType"] == "NONE", key
     assert set(routes) == {f"{r.method} {r.path}" for r in ROUTES}

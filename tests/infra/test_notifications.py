@@ -166,3 +166,10 @@ def test_the_stack_outputs_what_the_sms_runbook_needs(stage: Synthesized) -> Non
         "DeadLetterQueueUrl": {"Ref": dlq_id},
         "DeadLetterQueueArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
     }
+
+
+def test_the_senders_know_the_public_api_url_so_each_text_carries_its_receipt_callback(stage: Synthesized) -> None:
+    for handler in (NOTIFIER, SWEEP):
+        variables = properties(_function(stage, handler)[1])["Environment"]["Variables"]
+        # The API stack's endpoint (an import): the same base the twilio routes sign their URLs with.
+        assert "HttpApi" in text(variables["PUBLIC_BASE_URL"]), handler

@@ -178,3 +178,72 @@ def test_the_least_privileged_api_role_can_run_the_staff_commands_through_the_fu
     assert run_cli("sms", "opt-out", "demo-bistro", ANA, database=database, admin=False).code == 0
     assert run_cli("sms", "template", "set", "demo-bistro", "cancelled", "Sorry {guest_name}",
                    database=database, admin=False).code == 0
+
+
+# -- delivery receipts and retention ------------------------------------------------------------------------
+
+def _receipt(database: TestDatabase, phone: str, status: str, error: str | None = None) -> None:
+    assert database.scalar("SELECT record_sms_delivery_v1(provider_sid, %s, %s, false, 'test')"
+                           "  FROM notification_outbox WHERE to_phone = %s", [status, error, phone]) == "recorded"
+
+
+def test_outbox_shows_what_twilio_reported_and_filters_on_it(
+        database: TestDatabase, booking: BookingService, fake_twilio: FakeTwilioRest) -> None:
+    ben, cleo = "+12125550102", "+12125550103"
+    for phone, name in ((ANA, "Ana"), (ben, "Ben"), (cleo, "Cleo")):
+        book(booking, phone, name)
+    assert run_cli("sms", "sweep", database=database).code == 0
+    _receipt(database, ANA, "delivered")
+    _receipt(database, ben, "undelivered", "Twilio error 30003")
+    table = run_cli("sms", "outbox", "demo-bistro", database=database)
+    assert table.code == 0, table.stderr
+    assert "Delivery" in table.stdout and "undelivered" in table.stdout and "delivered " in table.stdout
+    assert "Twilio error 30003" in table.stdout
+    rows = run_cli("sms", "outbox", "demo-bistro", "--json", database=database).json()
+    assert {r["to_phone"]: r["delivery_status"] for r in rows} == {ANA: "delivered", ben: "undelivered", cleo: None}
+
+    def phones(*args: str) -> list[str]:
+        result = run_cli("sms", "outbox", "demo-bistro", *args, "--json", database=database)
+        assert result.code == 0, result.stderr
+        return [r["to_phone"] for r in result.json()]
+
+    assert phones("--delivery", "undelivered") == [ben]
+    assert phones("--status", "undelivered") == [ben]  # a delivery-only word means the delivery filter
+    assert phones("--status", "delivered") == [ANA]
+    assert phones("--delivery", "none") == [cleo]
+    assert phones("--status", "sent", "--delivery", "delivered") == [ANA]
+    assert phones("--delivery", "failed") == []
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (("--delivery", "lost"), "--delivery must be one of none, queued, sent, delivered, undelivered, failed"),
+    (("--status", "delivered", "--delivery", "failed"), "contradict"),
+    (("--status", "read"), "--status must be one of"),
+])
+def test_a_bad_delivery_filter_is_refused_in_one_line(
+        database: TestDatabase, args: tuple[str, ...], says: str) -> None:
+    result = run_cli("sms", "outbox", "demo-bistro", *args, database=database)
+    assert result.code == 1
+    assert result.stderr.startswith("frontdesk: ") and says in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_sweep_deletes_settled_messages_past_the_retention_period_and_keeps_the_rest(
+        database: TestDatabase, booking: BookingService, fake_twilio: FakeTwilioRest,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    book(booking, ANA, "Ana")
+    assert run_cli("sms", "sweep", database=database).code == 0  # sent now
+    database.scalar("UPDATE notification_outbox SET created_at = now() - interval '120 days',"
+                    " next_attempt_at = now() - interval '120 days', sent_at = now() - interval '120 days'"
+                    " RETURNING 1")
+    book(booking, "+12125550102", "Ben")
+    database.scalar("UPDATE notification_outbox SET created_at = now() - interval '200 days'"
+                    " WHERE status = 'pending' RETURNING 1")  # written long ago, sent only now: not old
+    monkeypatch.setenv("SMS_RETENTION_DAYS", "150")
+    kept = run_cli("sms", "sweep", "--json", database=database).json()
+    assert kept["sent"] == 1 and kept["pruned"] == 0  # 120 days < 150: kept
+    monkeypatch.setenv("SMS_RETENTION_DAYS", "100")
+    result = run_cli("sms", "sweep", database=database)
+    assert result.code == 0, result.stderr
+    assert "pruned 1 older than 100 days" in result.stdout
+    assert database.rows("SELECT to_phone, status FROM notification_outbox") == [("+12125550102", "sent")]

@@ -14,7 +14,7 @@ from psycopg.rows import tuple_row
 
 from frontdesk.adapters.pg import Conninfo, Database
 from frontdesk.adapters.postgres import domain_error
-from frontdesk.core.notifications import ClaimedMessage, OutboxBacklog
+from frontdesk.core.notifications import ClaimedMessage, DeliveryOutcome, DeliveryStatus, OutboxBacklog
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,9 @@ class OutboxRow:
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
+    delivery_status: str | None = None
+    delivery_error: str | None = None
+    delivered_at: datetime | None = None
 
 
 class PostgresOutboxStore:
@@ -106,14 +109,30 @@ class PostgresOutboxStore:
         rows = self._all("SELECT id FROM restaurants WHERE twilio_number = %s", [number])
         return rows[0][0] if rows else None
 
-    def outbox(self, restaurant_id: UUID, *, status: str | None = None, limit: int = 50) -> list[OutboxRow]:
+    def outbox(self, restaurant_id: UUID, *, status: str | None = None, delivery: str | None = None,
+               limit: int = 50) -> list[OutboxRow]:
+        """Newest first; ``status`` filters on the outbox state, ``delivery`` on what Twilio reported
+        (``"none"``: no receipt yet)."""
         rows = self._all(
             "SELECT id, reservation_id, kind, to_phone, status, attempts, next_attempt_at, provider_sid,"
-            "       last_error, created_at, sent_at"
+            "       last_error, created_at, sent_at, delivery_status, delivery_error, delivered_at"
             "  FROM notification_outbox WHERE restaurant_id = %s AND (%s::text IS NULL OR status = %s)"
+            "   AND (%s::text IS NULL OR coalesce(delivery_status, 'none') = %s)"
             " ORDER BY created_at DESC LIMIT %s",
-            [restaurant_id, status, status, limit])
+            [restaurant_id, status, status, delivery, delivery, limit])
         return [OutboxRow(*r) for r in rows]
 
+    # -- DeliveryStore -------------------------------------------------------------------------------------
+
+    def record_delivery(self, message_sid: str, status: DeliveryStatus, *, error: str | None, opted_out: bool,
+                        actor: str) -> DeliveryOutcome:
+        # Safe to repeat: a receipt only moves a row forward, so a retried call changes nothing more.
+        rows = self._all("SELECT record_sms_delivery_v1(%s, %s, %s, %s, %s)",
+                         [message_sid, status, error, opted_out, actor])
+        return rows[0][0]
+
+    def prune(self, older_than_days: int, batch: int) -> int:
+        rows = self._all("SELECT prune_notification_outbox_v1(%s, %s)", [older_than_days, batch])
+        return int(rows[0][0])
 
 __all__ = ["OutboxRow", "PostgresOutboxStore"]

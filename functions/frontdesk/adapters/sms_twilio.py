@@ -20,6 +20,15 @@ log = logging.getLogger(__name__)
 
 TWILIO_API = "https://api.twilio.com"
 UNSUBSCRIBED = 21610
+#: Where Twilio posts delivery receipts (``frontdesk.api.sms``), under PUBLIC_BASE_URL.
+STATUS_CALLBACK_PATH = "/twilio/sms-status"
+
+
+def status_callback_url(public_base_url: str) -> str | None:
+    """The receipt webhook for ``public_base_url``, or None when Twilio could not reach it (not https, e.g.
+    the local default http://127.0.0.1:8000): the message is still sent, its delivery just is not tracked."""
+    base = public_base_url.strip().rstrip("/")
+    return base + STATUS_CALLBACK_PATH if base.startswith("https://") else None
 
 
 def _rebased_http_client(base_url: str, timeout: float) -> Any:
@@ -40,13 +49,14 @@ class TwilioSmsGateway:
 
     def __init__(self, *, account_sid: str | None, auth_token: Callable[[], str | None], base_url: str = TWILIO_API,
                  messaging_service_sid: str | None = None, default_from: str | None = None,
-                 timeout: float = 10.0) -> None:
+                 timeout: float = 10.0, status_callback: str | None = None) -> None:
         self._account_sid = account_sid
         self._auth_token = auth_token
         self._base_url = base_url
         self._messaging_service_sid = messaging_service_sid
         self._default_from = default_from
         self._timeout = timeout
+        self._status_callback = status_callback
         self._client: Any = None
         self._client_token: str | None = None
 
@@ -83,6 +93,8 @@ class TwilioSmsGateway:
         else:
             raise SmsSendError("no sender: the restaurant has no Twilio number and neither "
                                "TWILIO_MESSAGING_SERVICE_SID nor SMS_FROM_NUMBER is set", transient=False)
+        if self._status_callback:
+            sender["status_callback"] = self._status_callback
         try:
             message = self._get_client().messages.create(to=to, body=body, **sender)
         except TwilioRestException as exc:
@@ -101,4 +113,4 @@ class TwilioSmsGateway:
         return str(sid)
 
 
-__all__ = ["TwilioSmsGateway"]
+__all__ = ["STATUS_CALLBACK_PATH", "TwilioSmsGateway", "status_callback_url"]

@@ -13,10 +13,11 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from frontdesk.adapters.sms_twilio import STATUS_CALLBACK_PATH
 from frontdesk.api import errors
 from frontdesk.api.deps import provider
 from frontdesk.api.twilio import (
@@ -30,6 +31,7 @@ from frontdesk.api.twilio import (
     parse_form,
 )
 from frontdesk.core.errors import FrontDeskError
+from frontdesk.core.notifications import TwilioMessageStatus
 
 log = logging.getLogger("frontdesk.twilio")
 
@@ -131,3 +133,70 @@ def _record(request: Request, form: InboundSms) -> Response:
     log.info("SMS opt-%s recorded", wanted, extra={"message_sid": form.message_sid, "changed": changed,
                                                     "restaurant_id": str(restaurant_id)})
     return empty_twiml()
+
+
+# -- delivery receipts ------------------------------------------------------------------------------------
+
+class SmsStatusCallback(BaseModel):
+    """What Twilio posts to a message's StatusCallback (the fields we use; the rest are signed and ignored)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    message_sid: MessageSid = Field(alias="MessageSid")
+    account_sid: Annotated[str, StringConstraints(pattern=r"^AC[0-9a-fA-F]{32}$")] | None = Field(
+        None, alias="AccountSid")
+    message_status: TwilioMessageStatus = Field(alias="MessageStatus")
+    error_code: Annotated[int | None, BeforeValidator(lambda v: None if v == "" else v),
+                          Field(ge=0, le=99999)] = Field(None, alias="ErrorCode")
+
+
+@router.post(
+    "/sms-status", response_class=Response, responses={**_TWIML_OK, **_REFUSALS},
+    openapi_extra=_form_body(SmsStatusCallback),  # type: ignore[arg-type]
+    summary="Twilio reports how far an SMS got: queued, sent, delivered, undelivered or failed",
+    description="Set by the sender as each message's StatusCallback. A receipt only moves a message forward "
+                "(delivered, undelivered and failed are final); receipts for unknown messages are answered and "
+                "ignored. Error 21610 or 30004 opts the guest out of the restaurant's texts.",
+)
+async def sms_status(request: Request) -> Response:
+    body = await request.body()
+    return await run_in_threadpool(_serve_status, request, body)
+
+
+def _serve_status(request: Request, body: bytes) -> Response:
+    from frontdesk.core.notifications import DeliveryReceipt, record_receipt
+
+    try:
+        edge = edge_for(request)
+        params = parse_form(request.headers.get("content-type"), body)
+        _authenticate(edge, request, STATUS_CALLBACK_PATH, params)
+        form = _validate_status(params)
+        outbox = getattr(provider(request), "outbox", None)
+        if outbox is None:
+            raise WebhookRefused(503, "misconfigured", "SMS receipts are not configured")
+        record_receipt(outbox, DeliveryReceipt(form.message_sid, form.message_status, form.error_code))
+        return empty_twiml()
+    except WebhookRefused as refusal:
+        return errors.problem(request, refusal.status, refusal.code, refusal.detail, **refusal.extensions)
+    except FrontDeskError:
+        raise  # mapped once: the database down is a 503 with Retry-After (Twilio retries)
+    except Exception:
+        log.exception("SMS status webhook failed")
+        return errors.problem(request, 503, "webhook_failed", "the receipt could not be recorded now")
+
+
+def _validate_status(params: Any) -> SmsStatusCallback:
+    repeated = sorted(a for a in ("MessageSid", "MessageStatus", "ErrorCode") if len(params.getlist(a)) > 1)
+    problems: list[dict[str, Any]] = [
+        {"loc": ("body", name), "type": "repeated_field", "msg": "must be sent once"} for name in repeated]
+    try:
+        form = SmsStatusCallback.model_validate(dict(params))
+    except ValidationError as exc:
+        problems += [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False, include_input=False)]
+        form = None
+    if problems or form is None:
+        listed = errors.field_errors(problems)
+        more = f" (and {len(listed) - 1} more)" if len(listed) > 1 else ""
+        raise WebhookRefused(422, "validation_failed", f"{listed[0]['field']} {listed[0]['message']}{more}",
+                             errors=listed)
+    return form

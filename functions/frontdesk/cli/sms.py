@@ -35,11 +35,16 @@ KindArg = Annotated[str, typer.Argument(metavar="KIND", help="confirmed, modifie
 PhoneArg = Annotated[str, typer.Argument(metavar="PHONE", help="The guest's number in E.164, like +12125550123.",
                                          show_default=False)]
 STATUSES = ("pending", "sending", "sent", "failed", "suppressed")
+#: What Twilio's receipts say; "none": no receipt yet (or sent without a status callback).
+DELIVERIES = ("none", "queued", "sent", "delivered", "undelivered", "failed")
+#: Delivery states no outbox state shares, so `--status undelivered` can only mean one thing.
+DELIVERY_ONLY = ("queued", "delivered", "undelivered")
 TEMPLATE_COLUMNS = [Column("kind", "Kind"), Column("source", "Source"), Column("text", "Template"),
                     Column("preview", "Preview")]
 OUTBOX_COLUMNS = [Column("created", "Written"), Column("kind", "Kind"), Column("to_phone", "To"),
                   Column("status", "Status"), Column("attempts", "Tries", "right"), Column("next_try", "Next try"),
-                  Column("last_error", "Last error"), Column("reservation_id", "Reservation")]
+                  Column("last_error", "Last error"), Column("reservation_id", "Reservation"),
+                  Column("delivery", "Delivery")]
 
 
 def _admin(ctx: typer.Context) -> Any:
@@ -95,43 +100,67 @@ def outbox(
     ctx: typer.Context,
     restaurant: RestaurantArg,
     status: Annotated[str | None, typer.Option("--status", metavar="STATUS",
-                                               help=f"Only messages in this state: {', '.join(STATUSES)}.",
+                                               help=f"Only messages in this outbox state: {', '.join(STATUSES)} "
+                                                    f"(or {', '.join(DELIVERY_ONLY)}: the same as --delivery).",
                                                show_default=False)] = None,
+    delivery: Annotated[str | None, typer.Option("--delivery", metavar="DELIVERY",
+                                                 help="Only messages Twilio reported as: "
+                                                      f"{', '.join(DELIVERIES)} (none: no receipt yet).",
+                                                 show_default=False)] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="At most this many, newest first.")] = 50,
     as_json: JsonOption = False,
 ) -> None:
-    """List a restaurant's messages, newest first: who, what, and whether it went out."""
+    """List a restaurant's messages, newest first: who, what, whether it went out and whether it arrived
+    (the Delivery column: Twilio's latest receipt)."""
+    if status in DELIVERY_ONLY:
+        if delivery is not None and delivery != status:
+            raise CommandError(f"--status {status} and --delivery {delivery[:40]} contradict each other; give one")
+        status, delivery = None, status
     if status is not None and status not in STATUSES:
-        raise CommandError(f"--status must be one of {', '.join(STATUSES)}, not {status[:40]!r}")
+        raise CommandError(f"--status must be one of {', '.join(STATUSES + DELIVERY_ONLY)}, not {status[:40]!r}")
+    if delivery is not None and delivery not in DELIVERIES:
+        raise CommandError(f"--delivery must be one of {', '.join(DELIVERIES)}, not {delivery[:40]!r}")
     svc = services(ctx)
     place = svc.booking.restaurant(restaurant)
-    rows = svc.outbox.outbox(place.id, status=status, limit=limit)
+    rows = svc.outbox.outbox(place.id, status=status, delivery=delivery, limit=limit)
     if as_json:
         emit(rows, as_json=True)
         return
     table = [{"created": local_time(r.created_at, place.timezone), "kind": r.kind, "to_phone": r.to_phone,
               "status": r.status, "attempts": r.attempts,
               "next_try": local_time(r.next_attempt_at, place.timezone) if r.status == "pending" else None,
-              "last_error": r.last_error, "reservation_id": r.reservation_id} for r in rows]
+              "last_error": r.delivery_error or r.last_error, "reservation_id": r.reservation_id,
+              "delivery": _delivery(r, place.timezone)} for r in rows]
     emit(table, columns=OUTBOX_COLUMNS, title=f"{place.name} — SMS outbox (local times)", empty="no messages")
+
+
+def _delivery(row: Any, timezone: str) -> str | None:
+    if row.delivery_status == "delivered" and row.delivered_at is not None:
+        return f"delivered {local_time(row.delivered_at, timezone)}"
+    return row.delivery_status
 
 
 @app.command("sweep")
 def sweep(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """Deliver every due message now, for every restaurant (what the minute sweep does in AWS). Needs
-    TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (TWILIO_API_BASE_URL to aim at a test server)."""
-    sender = services(ctx).sms_sender
+    """Deliver every due message now, for every restaurant, then delete settled messages older than
+    SMS_RETENTION_DAYS (90) — what the minute sweep does in AWS. Needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN
+    (TWILIO_API_BASE_URL to aim at a test server)."""
+    from frontdesk.core.notifications import prune_outbox
+
+    svc = services(ctx)
+    sender = svc.sms_sender
     if not sender.gateway.configured:  # say it once, here, rather than the sender's log line as well
         raise CommandError("no Twilio credentials: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, then sweep again "
                            "(nothing was sent; the messages are still pending)")
     report = sender.deliver_due()
+    pruned = prune_outbox(svc.outbox, svc.sms_retention)
     summary = {"sent": report.sent, "retrying": report.retrying, "failed": report.failed,
-               "opted_out": report.opted_out, "lost_claims": report.lost_claims}
+               "opted_out": report.opted_out, "lost_claims": report.lost_claims, "pruned": pruned}
     if as_json:
         emit(summary, as_json=True)
         return
     say(f"sent {report.sent}, will retry {report.retrying}, failed {report.failed}, "
-        f"opted out {report.opted_out}")
+        f"opted out {report.opted_out}, pruned {pruned} older than {svc.sms_retention.days} days")
 
 
 def _opt(ctx: typer.Context, restaurant: str, phone: str, opted_out: bool, as_json: bool) -> None:

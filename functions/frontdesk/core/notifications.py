@@ -372,3 +372,98 @@ class SmsAdmin:
         from frontdesk.core.booking import validate_phone
 
         return self.store.set_opt_out(restaurant_id, validate_phone(phone), opted_out, actor=actor)
+
+
+# -- delivery receipts and retention (0008_sms_receipts.sql) --------------------------------------------------
+
+DeliveryStatus = Literal["queued", "sent", "delivered", "undelivered", "failed"]
+DELIVERY_STATUSES: tuple[DeliveryStatus, ...] = ("queued", "sent", "delivered", "undelivered", "failed")
+#: Twilio's MessageStatus values, as the few states a restaurant cares about. ``read`` (WhatsApp/RCS) implies
+#: delivered; ``canceled`` (a scheduled message called off) never reached the guest.
+TwilioMessageStatus = Literal["accepted", "scheduled", "queued", "sending", "sent", "delivered", "read",
+                             "undelivered", "failed", "canceled"]
+TWILIO_MESSAGE_STATUSES: Mapping[TwilioMessageStatus, DeliveryStatus] = {
+    "accepted": "queued", "scheduled": "queued", "queued": "queued",
+    "sending": "sent", "sent": "sent",
+    "delivered": "delivered", "read": "delivered",
+    "undelivered": "undelivered",
+    "failed": "failed", "canceled": "failed",
+}
+#: Error codes that mean the recipient does not want (or cannot be allowed) our texts: 21610 the recipient
+#: replied STOP, 30004 the message was blocked (the recipient blocks the sender, or is on a do-not-text list).
+#: The restaurant stops texting them, as when the send itself is refused with 21610.
+OPT_OUT_ERROR_CODES = frozenset({21610, 30004})
+DeliveryOutcome = Literal["recorded", "unchanged", "unknown"]
+
+
+@dataclass(frozen=True)
+class DeliveryReceipt:
+    """One status callback from Twilio, already parsed and validated at the edge."""
+
+    message_sid: str
+    twilio_status: TwilioMessageStatus
+    error_code: int | None = None
+
+    @property
+    def status(self) -> DeliveryStatus:
+        return TWILIO_MESSAGE_STATUSES[self.twilio_status]
+
+    @property
+    def opted_out(self) -> bool:
+        return self.error_code in OPT_OUT_ERROR_CODES
+
+    @property
+    def error(self) -> str | None:
+        if self.status not in ("undelivered", "failed"):
+            return None
+        return f"Twilio error {self.error_code}" if self.error_code else f"Twilio: {self.twilio_status}"
+
+
+class DeliveryStore(Protocol):
+    def record_delivery(self, message_sid: str, status: DeliveryStatus, *, error: str | None, opted_out: bool,
+                        actor: str) -> DeliveryOutcome:
+        """Move the message forward to ``status`` (never back; final states stay); 'unknown' for a sid that is
+        not in the outbox."""
+        ...
+
+    def prune(self, older_than_days: int, batch: int) -> int:
+        """Delete up to ``batch`` settled messages older than ``older_than_days``; how many were deleted."""
+        ...
+
+
+def record_receipt(store: DeliveryStore, receipt: DeliveryReceipt) -> DeliveryOutcome:
+    outcome = store.record_delivery(receipt.message_sid, receipt.status, error=receipt.error,
+                                    opted_out=receipt.opted_out, actor=f"twilio:{receipt.error_code or 'receipt'}")
+    extra = {"message_sid": receipt.message_sid, "delivery_status": receipt.status, "outcome": outcome,
+             "error_code": receipt.error_code}
+    if outcome == "unknown":
+        log.info("SMS receipt for a message not in the outbox; ignored", extra=extra)
+    elif receipt.status in ("undelivered", "failed") and outcome == "recorded":
+        log.warning("SMS not delivered: %s", receipt.error, extra=extra)
+    return outcome
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    """Settled messages (sent, suppressed, failed) older than ``days`` are deleted, ``batch`` rows per
+    statement, at most ``max_batches`` statements per run (the next sweep goes on)."""
+
+    days: int = 90
+    batch: int = 500
+    max_batches: int = 20
+
+
+def prune_outbox(store: DeliveryStore, policy: RetentionPolicy, *,
+                 keep_going: Callable[[], bool] = lambda: True) -> int:
+    """Delete what the retention policy says is old enough, in bounded batches; how many rows went."""
+    if policy.days < 1 or policy.batch < 1:
+        raise InvalidRequest("retention needs at least one day and a batch of at least one")
+    total = 0
+    for _ in range(policy.max_batches):
+        deleted = store.prune(policy.days, policy.batch)
+        total += deleted
+        if deleted < policy.batch or not keep_going():
+            break
+    if total:
+        log.info("SMS outbox pruned", extra={"deleted": total, "older_than_days": policy.days})
+    return total

@@ -6,7 +6,8 @@ only when delivery could not even be tried (the database down). A record we cann
 — the outbox row it pointed at is still due and the sweep sends it — so garbage never poisons a batch.
 
 ``sweep`` — EventBridge schedule, every minute: deliver everything due (the queue lost a message, a retry's
-backoff has passed, a sender died holding a lease), until nothing is due or the function nears its timeout.
+backoff has passed, a sender died holding a lease), until nothing is due or the function nears its timeout;
+then delete settled messages older than SMS_RETENTION_DAYS (bounded batches), so guests' numbers do not linger.
 
 Metrics (CloudWatch EMF through Powertools, namespace ``FrontDesk``, the single dimension ``service=notifier``,
 which the alarms and dashboard in ``infra_cdk/stacks/observability.py`` watch): every invocation counts its
@@ -116,6 +117,14 @@ def _sender() -> Any:
     return services().sms_sender
 
 
+def _prune(keep_going: Any) -> int:
+    from frontdesk.core.notifications import prune_outbox
+    from frontdesk.wiring import services
+
+    svc = services()
+    return prune_outbox(svc.outbox, svc.sms_retention, keep_going=keep_going)
+
+
 def _parse(body: str) -> ChangeMessage | None:
     try:
         return ChangeMessage.model_validate(json.loads(body))
@@ -158,9 +167,10 @@ def sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return remaining is None or remaining() > SWEEP_RESERVE_MS
 
     report = _sender().deliver_due(keep_going=keep_going)
+    pruned = _prune(keep_going)
     summary: dict[str, Any] = {"sent": report.sent, "retrying": report.retrying, "failed": report.failed,
                                "opted_out": report.opted_out, "lost_claims": report.lost_claims,
-                               "unconfigured": report.skipped_unconfigured}
+                               "unconfigured": report.skipped_unconfigured, "pruned": pruned}
     values = _outcomes(report)
     backlog = _backlog()  # what this sweep left behind (measured even without Twilio credentials)
     if backlog is not None:

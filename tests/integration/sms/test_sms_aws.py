@@ -349,3 +349,22 @@ def test_a_batch_that_could_not_be_delivered_still_reports_its_zero_outcomes(
     assert len(notifier.handler(event, Context())["batchItemFailures"]) == 1
     _, values = _only_document(capsys.readouterr().out)
     assert values == dict.fromkeys(OUTCOMES, 0)
+
+
+def test_the_sweep_lambda_prunes_old_settled_messages_and_sends_with_a_receipt_callback(
+        make_services: Any, database: TestDatabase, fake_twilio: FakeTwilioRest) -> None:
+    from frontdesk.handlers import notifier
+
+    services = make_services(public_base_url="https://abc.execute-api.us-east-1.amazonaws.com",
+                             sms_retention_days=30)
+    book(services.booking, "+12125552101")
+    assert notifier.sweep({}, Context())["sent"] == 1
+    database.scalar("UPDATE notification_outbox SET created_at = now() - interval '31 days',"
+                    " next_attempt_at = now() - interval '31 days', sent_at = now() - interval '31 days'"
+                    " RETURNING 1")
+    book(services.booking, "+12125552102")
+    summary = notifier.sweep({}, Context())
+    assert summary["sent"] == 1 and summary["pruned"] == 1
+    assert [r["to_phone"] for r in outbox_rows(database)] == ["+12125552102"]
+    assert {m.form["StatusCallback"] for m in fake_twilio.messages} == {
+        "https://abc.execute-api.us-east-1.amazonaws.com/twilio/sms-status"}

@@ -200,7 +200,7 @@ def test_the_function_serves_exactly_the_twilio_routes(twilio_function: TwilioFu
     paths = twilio_function.module.app.openapi()["paths"]
     assert {path: sorted(ops) for path, ops in paths.items()} == {
         "/twilio/voice": ["post"], "/twilio/after-stream": ["post"], "/twilio/status": ["post"],
-        "/twilio/sms": ["post"]}
+        "/twilio/sms": ["post"], "/twilio/sms-status": ["post"]}
     voice = paths["/twilio/voice"]["post"]
     assert list(voice["requestBody"]["content"]) == ["application/x-www-form-urlencoded"]
     assert "text/xml" in voice["responses"]["200"]["content"]
@@ -215,3 +215,10 @@ def test_the_function_refuses_to_start_with_unsigned_webhooks_in_prod(
     config.get_settings.cache_clear()
     with pytest.raises(ValueError, match="ALLOW_UNSIGNED_TWILIO=true is refused when STAGE=prod"):
         importlib.reload(twilio_function.module)
+
+
+def test_the_function_takes_signed_sms_receipts_and_refuses_unsigned_ones(twilio_function: TwilioFunction) -> None:
+    receipt = [("MessageSid", "SM" + "e" * 32), ("MessageStatus", "delivered"), ("AccountSid", ACCOUNT_SID)]
+    # A sid the outbox does not know: answered so Twilio stops retrying, and ignored.
+    assert twilio_function.invoke("/twilio/sms-status", receipt)["statusCode"] == 200
+    assert twilio_function.invoke("/twilio/sms-status", receipt, token="f" * 32)["statusCode"] == 403
