@@ -10,7 +10,8 @@ fields Twilio always sends (422). Point the number's Messaging "A message comes 
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
@@ -33,6 +34,7 @@ from frontdesk.api.twilio import (
 from frontdesk.core.errors import FrontDeskError
 from frontdesk.core.notifications import TwilioMessageStatus
 
+FormT = TypeVar("FormT", bound=BaseModel)
 log = logging.getLogger("frontdesk.twilio")
 
 SMS_PATH = "/twilio/sms"
@@ -83,27 +85,36 @@ async def inbound_sms(request: Request) -> Response:
 
 
 def _serve(request: Request, body: bytes) -> Response:
+    return _serve_webhook(request, body, SMS_PATH, "SMS webhook", "the message could not be recorded now",
+                          lambda params: _record(request, _validate_form(InboundSms, params,
+                                                                         ("MessageSid", "From", "To", "Body"))))
+
+
+def _serve_webhook(request: Request, body: bytes, path: str, what: str, unavailable: str,
+                   act: Callable[[Any], Response]) -> Response:
+    """What both SMS webhooks do: refuse what Twilio did not sign, then act on the form; refusals are problems,
+    domain errors are mapped once, anything else is a 503 so Twilio retries."""
     try:
         edge = edge_for(request)
         params = parse_form(request.headers.get("content-type"), body)
-        _authenticate(edge, request, SMS_PATH, params)
-        form = _validate(params)
-        return _record(request, form)
+        _authenticate(edge, request, path, params)
+        return act(params)
     except WebhookRefused as refusal:
         return errors.problem(request, refusal.status, refusal.code, refusal.detail, **refusal.extensions)
     except FrontDeskError:
-        raise  # mapped once: the database down is a 503 with Retry-After
+        raise  # mapped once: the database down is a 503 with Retry-After (Twilio retries)
     except Exception:
-        log.exception("SMS webhook failed")
-        return errors.problem(request, 503, "webhook_failed", "the message could not be recorded now")
+        log.exception("%s failed", what)
+        return errors.problem(request, 503, "webhook_failed", unavailable)
 
 
-def _validate(params: Any) -> InboundSms:
-    repeated = sorted(a for a in ("MessageSid", "From", "To", "Body") if len(params.getlist(a)) > 1)
+def _validate_form(model: type[FormT], params: Any, once: tuple[str, ...]) -> FormT:
+    """The signed form as ``model``, or a 422 naming every field that is wrong (or sent more than once)."""
+    repeated = sorted(a for a in once if len(params.getlist(a)) > 1)
     problems: list[dict[str, Any]] = [
         {"loc": ("body", name), "type": "repeated_field", "msg": "must be sent once"} for name in repeated]
     try:
-        form = InboundSms.model_validate(dict(params))
+        form = model.model_validate(dict(params))
     except ValidationError as exc:
         problems += [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False, include_input=False)]
         form = None
@@ -164,39 +175,15 @@ async def sms_status(request: Request) -> Response:
 
 
 def _serve_status(request: Request, body: bytes) -> Response:
-    from frontdesk.core.notifications import DeliveryReceipt, record_receipt
+    def act(params: Any) -> Response:
+        from frontdesk.core.notifications import DeliveryReceipt, record_receipt
 
-    try:
-        edge = edge_for(request)
-        params = parse_form(request.headers.get("content-type"), body)
-        _authenticate(edge, request, STATUS_CALLBACK_PATH, params)
-        form = _validate_status(params)
+        form = _validate_form(SmsStatusCallback, params, ("MessageSid", "MessageStatus", "ErrorCode"))
         outbox = getattr(provider(request), "outbox", None)
         if outbox is None:
             raise WebhookRefused(503, "misconfigured", "SMS receipts are not configured")
         record_receipt(outbox, DeliveryReceipt(form.message_sid, form.message_status, form.error_code))
         return empty_twiml()
-    except WebhookRefused as refusal:
-        return errors.problem(request, refusal.status, refusal.code, refusal.detail, **refusal.extensions)
-    except FrontDeskError:
-        raise  # mapped once: the database down is a 503 with Retry-After (Twilio retries)
-    except Exception:
-        log.exception("SMS status webhook failed")
-        return errors.problem(request, 503, "webhook_failed", "the receipt could not be recorded now")
 
-
-def _validate_status(params: Any) -> SmsStatusCallback:
-    repeated = sorted(a for a in ("MessageSid", "MessageStatus", "ErrorCode") if len(params.getlist(a)) > 1)
-    problems: list[dict[str, Any]] = [
-        {"loc": ("body", name), "type": "repeated_field", "msg": "must be sent once"} for name in repeated]
-    try:
-        form = SmsStatusCallback.model_validate(dict(params))
-    except ValidationError as exc:
-        problems += [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False, include_input=False)]
-        form = None
-    if problems or form is None:
-        listed = errors.field_errors(problems)
-        more = f" (and {len(listed) - 1} more)" if len(listed) > 1 else ""
-        raise WebhookRefused(422, "validation_failed", f"{listed[0]['field']} {listed[0]['message']}{more}",
-                             errors=listed)
-    return form
+    return _serve_webhook(request, body, STATUS_CALLBACK_PATH, "SMS status webhook",
+                          "the receipt could not be recorded now", act)
