@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -30,11 +30,11 @@ from frontdesk.api.twilio import (
     _form_body,
     edge_for,
     parse_form,
+    validate_form,
 )
 from frontdesk.core.errors import FrontDeskError
 from frontdesk.core.notifications import TwilioMessageStatus
 
-FormT = TypeVar("FormT", bound=BaseModel)
 log = logging.getLogger("frontdesk.twilio")
 
 SMS_PATH = "/twilio/sms"
@@ -86,8 +86,7 @@ async def inbound_sms(request: Request) -> Response:
 
 def _serve(request: Request, body: bytes) -> Response:
     return _serve_webhook(request, body, SMS_PATH, "SMS webhook", "the message could not be recorded now",
-                          lambda params: _record(request, _validate_form(InboundSms, params,
-                                                                         ("MessageSid", "From", "To", "Body"))))
+                          lambda params: _record(request, validate_form(InboundSms, params)))
 
 
 def _serve_webhook(request: Request, body: bytes, path: str, what: str, unavailable: str,
@@ -106,24 +105,6 @@ def _serve_webhook(request: Request, body: bytes, path: str, what: str, unavaila
     except Exception:
         log.exception("%s failed", what)
         return errors.problem(request, 503, "webhook_failed", unavailable)
-
-
-def _validate_form(model: type[FormT], params: Any, once: tuple[str, ...]) -> FormT:
-    """The signed form as ``model``, or a 422 naming every field that is wrong (or sent more than once)."""
-    repeated = sorted(a for a in once if len(params.getlist(a)) > 1)
-    problems: list[dict[str, Any]] = [
-        {"loc": ("body", name), "type": "repeated_field", "msg": "must be sent once"} for name in repeated]
-    try:
-        form = model.model_validate(dict(params))
-    except ValidationError as exc:
-        problems += [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False, include_input=False)]
-        form = None
-    if problems or form is None:
-        listed = errors.field_errors(problems)
-        more = f" (and {len(listed) - 1} more)" if len(listed) > 1 else ""
-        raise WebhookRefused(422, "validation_failed", f"{listed[0]['field']} {listed[0]['message']}{more}",
-                             errors=listed)
-    return form
 
 
 def _record(request: Request, form: InboundSms) -> Response:
@@ -178,7 +159,7 @@ def _serve_status(request: Request, body: bytes) -> Response:
     def act(params: Any) -> Response:
         from frontdesk.core.notifications import DeliveryReceipt, record_receipt
 
-        form = _validate_form(SmsStatusCallback, params, ("MessageSid", "MessageStatus", "ErrorCode"))
+        form = validate_form(SmsStatusCallback, params)
         outbox = getattr(provider(request), "outbox", None)
         if outbox is None:
             raise WebhookRefused(503, "misconfigured", "SMS receipts are not configured")

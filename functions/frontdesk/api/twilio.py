@@ -111,6 +111,7 @@ class StatusForm(TwilioForm):
 
 
 FormT = TypeVar("FormT", bound=TwilioForm)
+SignedFormT = TypeVar("SignedFormT", bound=BaseModel)  # any signed Twilio form (calls or messages)
 
 
 # -- refusals -----------------------------------------------------------------------------------------
@@ -142,7 +143,8 @@ def parse_form(content_type: str | None, body: bytes) -> ImmutableMultiDict[str,
     return ImmutableMultiDict(pairs)
 
 
-def _validate(model: type[FormT], params: ImmutableMultiDict[str, str]) -> FormT:
+def validate_form(model: type[SignedFormT], params: ImmutableMultiDict[str, str]) -> SignedFormT:
+    """A signed form as ``model``, or a 422 naming every field that is wrong or sent more than once."""
     aliases = {f.alias for f in model.model_fields.values() if f.alias}
     repeated = sorted(name for name in aliases if len(params.getlist(name)) > 1)
     problems: list[dict[str, Any]] = [
@@ -300,7 +302,7 @@ def _serve(request: Request, body: bytes, path: str, model: type[FormT],
         edge = edge_for(request)
         params = parse_form(request.headers.get("content-type"), body)
         _authenticate(edge, request, path, params)
-        form = _validate(model, params)
+        form = validate_form(model, params)
         return handle(edge, form)
     except WebhookRefused as refusal:
         return errors.problem(request, refusal.status, refusal.code, refusal.detail, **refusal.extensions)
