@@ -123,7 +123,8 @@ def _bucket(row: list[Any]) -> BucketState:
 
 _RESTAURANT_COLUMNS = (
     "id, slug, name, timezone, max_party_size, min_notice_minutes, booking_horizon_days, policies, address, "
-    "twilio_number, failover_number, agent_enabled"
+    "twilio_number, failover_number, agent_enabled,"
+    " EXISTS (SELECT 1 FROM dining_tables t WHERE t.restaurant_id = restaurants.id AND t.active)"
 )
 
 _EVALUATE = """

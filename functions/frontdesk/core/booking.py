@@ -298,11 +298,12 @@ class BookingService:
 
         same = [c for c in same_day if fits(first_day, c)]
         later = [w for d, w in later_days if fits(d, w)]
-        # A restaurant with tables also needs a free table for the whole turn (one more read).
-        with_table = self.store.free_table_starts(restaurant.id, [*same, *later], turn, party_size,
-                                                  channel=channel, exclude=exclude)
-        same = [c for c in same if c in with_table][:MAX_ALTERNATES]
-        later = [w for w in later if w in with_table][:MAX_ALTERNATES]
+        if restaurant.has_tables:  # it also needs a free table for the whole turn (one more read)
+            with_table = self.store.free_table_starts(restaurant.id, [*same, *later], turn, party_size,
+                                                      channel=channel, exclude=exclude)
+            same = [c for c in same if c in with_table]
+            later = [w for w in later if w in with_table]
+        same, later = same[:MAX_ALTERNATES], later[:MAX_ALTERNATES]
         # Same-day times lead; later days keep at least the places same-day times cannot fill.
         picked = (same[: max(SAME_DAY_FIRST, MAX_ALTERNATES - len(later))] + later)[:MAX_ALTERNATES]
         return tuple(_alternate(c, tz) for c in picked)

@@ -36,6 +36,8 @@ class Restaurant:
     twilio_number: str | None = None
     failover_number: str | None = None
     agent_enabled: bool = True
+    #: It has a floor plan, so bookings also need a free table (read with the row, cached with it).
+    has_tables: bool = False
 
 
 @dataclass(frozen=True)
